@@ -1,0 +1,41 @@
+# TaskFlow. `make run` starts the whole local stack; `make test` runs every test.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := .cache/bin
+# `make token USER=alice`: USER from the command line, not the login name.
+TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),dev-user)
+
+.PHONY: run test build token vet fmt bench load clean
+
+## build: compile every function and the dev tools into .cache/bin
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./functions/... ./cmd/...
+
+## run: the whole stack in the foreground (API.md §1); Ctrl-C stops it
+run: build
+	@export DATABASE_URL="$$(scripts/postgres.sh taskflow)" && \
+	 export TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" && \
+	 exec $(BIN)/taskflow-dev run
+
+## test: every test, against the real PostgreSQL it starts when none answers
+test:
+	scripts/test.sh
+
+## token: a dev token for USER (default dev-user), signed with the dev secret
+token:
+	@TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" \
+	 $(GO) run ./cmd/taskflow-dev token $(TOKEN_USER)
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## load: the load tool against a running stack (see BENCHMARKS.md)
+load:
+	$(GO) run ./scripts/load $(ARGS)
+
+clean:
+	rm -rf $(BIN)

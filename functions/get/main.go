@@ -1,0 +1,9 @@
+// Command get is TaskFlow's get function (a Knative Service); see pkg/handlers.Get.
+package main
+
+import (
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/handlers"
+)
+
+func main() { fn.Main("get", handlers.Get) }

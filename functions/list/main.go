@@ -1,0 +1,9 @@
+// Command list is TaskFlow's list function (a Knative Service); see pkg/handlers.List.
+package main
+
+import (
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/handlers"
+)
+
+func main() { fn.Main("list", handlers.List) }

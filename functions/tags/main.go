@@ -1,0 +1,9 @@
+// Command tags is TaskFlow's tags function (a Knative Service); see pkg/handlers.Tags.
+package main
+
+import (
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/handlers"
+)
+
+func main() { fn.Main("tags", handlers.Tags) }

@@ -1,0 +1,9 @@
+// Command update is TaskFlow's update function (a Knative Service); see pkg/handlers.Update.
+package main
+
+import (
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/handlers"
+)
+
+func main() { fn.Main("update", handlers.Update) }

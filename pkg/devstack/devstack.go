@@ -1,0 +1,240 @@
+package devstack
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/taskflow/taskflow/pkg/auth"
+	"github.com/taskflow/taskflow/pkg/store"
+)
+
+// Config is the local stack's environment (API.md §1).
+type Config struct {
+	APIAddr     string `envconfig:"TASKFLOW_API_ADDR" default:"127.0.0.1:8080"`
+	DatabaseURL string `envconfig:"DATABASE_URL" required:"true"`
+	Secret      string `envconfig:"TASKFLOW_AUTH_SECRET"`
+	JWKSURL     string `envconfig:"TASKFLOW_AUTH_JWKS_URL"`
+	PortBase    int    `envconfig:"TASKFLOW_FUNCTION_PORT_BASE" default:"18100"`
+	BinDir      string `envconfig:"TASKFLOW_BIN_DIR" default:".cache/bin"`
+	Manifests   string `envconfig:"TASKFLOW_MANIFESTS" default:"knative"`
+	LogLevel    string `envconfig:"LOG_LEVEL" default:"warn"`
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	cfg   Config
+	log   *slog.Logger
+	out   io.Writer
+	procs []*proc
+}
+
+// New prepares a stack; Run starts it.
+func New(cfg Config, log *slog.Logger, out io.Writer) *Stack {
+	return &Stack{cfg: cfg, log: log, out: out}
+}
+
+// Run migrates the database, starts every function and the gateway, prints
+// the addresses and a dev token, and stops everything when ctx ends.
+func (s *Stack) Run(ctx context.Context) error {
+	if len(s.cfg.Secret) < auth.MinSecretLen && s.cfg.JWKSURL == "" {
+		return fmt.Errorf("TASKFLOW_AUTH_SECRET must be at least %d bytes", auth.MinSecretLen)
+	}
+	if err := store.EnsureDatabase(ctx, s.cfg.DatabaseURL); err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, s.cfg.DatabaseURL); err != nil {
+		return err
+	}
+	services, err := Services(s.cfg.Manifests)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	env := []string{"DATABASE_URL=" + s.cfg.DatabaseURL, "TASKFLOW_AUTH_SECRET=" + s.cfg.Secret,
+		"TASKFLOW_AUTH_JWKS_URL=" + s.cfg.JWKSURL, "LOG_LEVEL=" + s.cfg.LogLevel}
+	var upstreams []string
+	var gateway *Service
+	for i, svc := range services {
+		if svc.Name == "gateway" {
+			gateway = &services[i]
+			continue
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(s.cfg.PortBase+i)
+		upstreams = append(upstreams, svc.Name+"=http://"+addr)
+		if err := s.start(ctx, svc, addr, env); err != nil {
+			return err
+		}
+	}
+	if gateway == nil {
+		return fmt.Errorf("%s has no gateway Service", s.cfg.Manifests)
+	}
+	genv := append(env, "TASKFLOW_UPSTREAMS="+strings.Join(upstreams, ","))
+	if err := s.start(ctx, *gateway, s.cfg.APIAddr, genv); err != nil {
+		return err
+	}
+	if err := waitReady(ctx, "http://"+s.cfg.APIAddr+"/healthz", 30*time.Second); err != nil {
+		return err
+	}
+	s.banner()
+	<-ctx.Done()
+	return nil
+}
+
+func (s *Stack) banner() {
+	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n",
+		s.cfg.APIAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL))
+	if s.cfg.Secret != "" {
+		tok, err := auth.Sign([]byte(s.cfg.Secret), "dev-user", time.Now(), 24*time.Hour)
+		if err == nil {
+			fmt.Fprintf(s.out, "  dev token (user dev-user, 24 h):\n    export TOKEN=%s\n  try: curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/tasks\n", tok, s.cfg.APIAddr)
+		}
+	}
+	fmt.Fprintf(s.out, "Ctrl-C stops everything.\n\n")
+}
+
+func redact(u string) string {
+	if at := strings.LastIndex(u, "@"); at > 0 {
+		if i := strings.Index(u, "://"); i > 0 && i < at {
+			if c := strings.Index(u[i+3:at], ":"); c >= 0 {
+				return u[:i+3+c] + ":***" + u[at:]
+			}
+		}
+	}
+	return u
+}
+
+// proc is one function process, restarted if it dies while the stack runs.
+type proc struct {
+	name string
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (s *Stack) start(ctx context.Context, svc Service, addr string, env []string) error {
+	bin, err := filepath.Abs(filepath.Join(s.cfg.BinDir, svc.Binary()))
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("function %s is not built (%s): run make build", svc.Name, bin)
+	}
+	_, port, _ := strings.Cut(addr, ":")
+	if port == "" {
+		return fmt.Errorf("address %q of %s has no port", addr, svc.Name)
+	}
+	p := &proc{name: svc.Name, done: make(chan struct{})}
+	s.procs = append(s.procs, p)
+	spawn := func() (*exec.Cmd, error) {
+		cmd := exec.Command(bin)
+		host, _, _ := strings.Cut(addr, ":")
+		cmd.Env = append(os.Environ(), append(env, "PORT="+port, "TASKFLOW_LISTEN_HOST="+host)...)
+		cmd.Stdout = prefixed(s.out, svc.Name)
+		cmd.Stderr = cmd.Stdout
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd, cmd.Start()
+	}
+	cmd, err := spawn()
+	if err != nil {
+		return fmt.Errorf("start %s: %w", svc.Name, err)
+	}
+	p.cmd = cmd
+	go func() {
+		defer close(p.done)
+		for {
+			p.mu.Lock()
+			c := p.cmd
+			p.mu.Unlock()
+			err := c.Wait()
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("function exited; restarting", "function", svc.Name, "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			c, err = spawn()
+			if err != nil {
+				s.log.Error("restart failed", "function", svc.Name, "error", err)
+				return
+			}
+			p.mu.Lock()
+			p.cmd = c
+			p.mu.Unlock()
+		}
+	}()
+	return waitReady(ctx, "http://127.0.0.1:"+port+"/readyz", 30*time.Second)
+}
+
+// stop sends SIGTERM to every process, waits for them to drain, and kills
+// what is still running after 20 s.
+func (s *Stack) stop() {
+	for _, p := range s.procs {
+		p.mu.Lock()
+		if p.cmd.Process != nil {
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		}
+		p.mu.Unlock()
+	}
+	deadline := time.After(20 * time.Second)
+	for _, p := range s.procs {
+		select {
+		case <-p.done:
+		case <-deadline:
+			p.mu.Lock()
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			p.mu.Unlock()
+		}
+	}
+}
+
+func waitReady(ctx context.Context, url string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var last string
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %s", url, last)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// prefixed writes each line of a child's output as "name | line".
+func prefixed(w io.Writer, name string) io.Writer {
+	r, pw := io.Pipe()
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			fmt.Fprintf(w, "%-9s| %s\n", name, sc.Text())
+		}
+	}()
+	return pw
+}

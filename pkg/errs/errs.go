@@ -1,0 +1,108 @@
+// Package errs is TaskFlow's error vocabulary. Domain code and the store return
+// these sentinels (wrapped with %w); pkg/fn maps them to HTTP statuses and
+// CloudEvent results in exactly one place.
+package errs
+
+import (
+	"errors"
+	"sort"
+	"strings"
+)
+
+var (
+	// ErrNotFound: the resource does not exist or belongs to another user.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the request clashes with the current state (for example an
+	// Idempotency-Key reused with a different body).
+	ErrConflict = errors.New("conflict")
+	// ErrPrecondition: an If-Match precondition did not hold.
+	ErrPrecondition = errors.New("precondition failed")
+	// ErrUnauthenticated: no valid user token.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden: the token is valid but may not act here.
+	ErrForbidden = errors.New("forbidden")
+	// ErrUnsupportedMedia: the body is not JSON.
+	ErrUnsupportedMedia = errors.New("unsupported media type")
+	// ErrTooLarge: the body exceeds the size limit.
+	ErrTooLarge = errors.New("request body too large")
+	// ErrUnavailable: a transient failure (database down, timeout); retrying may succeed.
+	ErrUnavailable = errors.New("temporarily unavailable")
+)
+
+// Invalid reports bad input: a message and, where known, one entry per field.
+type Invalid struct {
+	Message string
+	Fields  map[string]string
+}
+
+func (e *Invalid) Error() string {
+	if len(e.Fields) == 0 {
+		return e.Message
+	}
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e.Fields[k]
+	}
+	return e.Message + " (" + strings.Join(parts, "; ") + ")"
+}
+
+// FieldErrors collects every field error of one input before reporting.
+type FieldErrors map[string]string
+
+// Add records msg for field unless the field already has an error.
+func (f FieldErrors) Add(field, msg string) {
+	if _, ok := f[field]; !ok {
+		f[field] = msg
+	}
+}
+
+// Err returns nil when no field failed, else an *Invalid listing them all.
+func (f FieldErrors) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &Invalid{Message: "invalid input", Fields: f}
+}
+
+// Invalidf returns an *Invalid without field details.
+func Invalidf(msg string) error { return &Invalid{Message: msg} }
+
+// InvalidField returns an *Invalid for one field.
+func InvalidField(field, msg string) error {
+	return &Invalid{Message: "invalid input", Fields: map[string]string{field: msg}}
+}
+
+// Merge combines the field errors of several validation steps into one
+// *Invalid, so a client sees every problem at once. Any error that is not an
+// *Invalid wins and is returned as it is.
+func Merge(list ...error) error {
+	fe := FieldErrors{}
+	msg := ""
+	for _, err := range list {
+		if err == nil {
+			continue
+		}
+		var inv *Invalid
+		if !errors.As(err, &inv) {
+			return err
+		}
+		if len(inv.Fields) == 0 && msg == "" {
+			msg = inv.Message
+		}
+		for k, v := range inv.Fields {
+			fe.Add(k, v)
+		}
+	}
+	if len(fe) == 0 {
+		if msg != "" {
+			return &Invalid{Message: msg}
+		}
+		return nil
+	}
+	return fe.Err()
+}

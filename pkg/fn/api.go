@@ -1,0 +1,151 @@
+package fn
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/taskflow/taskflow/pkg/auth"
+	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/store"
+)
+
+// Config is what every API function reads from its environment.
+type Config struct {
+	Port        int    `envconfig:"PORT" default:"8080"`
+	Host        string `envconfig:"TASKFLOW_LISTEN_HOST"` // empty: every interface, as Knative needs
+	DatabaseURL string `envconfig:"DATABASE_URL" required:"true"`
+	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"8"`
+	LogLevel    string `envconfig:"LOG_LEVEL" default:"info"`
+	auth.Config
+}
+
+// LoadConfig reads Config from the environment. BETTER_AUTH_SECRET stands in
+// for TASKFLOW_AUTH_SECRET when only it is set.
+func LoadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return c, err
+	}
+	if c.Secret == "" {
+		c.Secret = os.Getenv("BETTER_AUTH_SECRET")
+	}
+	return c, nil
+}
+
+// Deps are what API handlers use.
+type Deps struct {
+	Store *store.Store
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// Routes builds a function's routes from its dependencies.
+type Routes func(*Deps) []Route
+
+// Main runs an API function: config, store, auth, routes, serve until SIGTERM.
+func Main(name string, routes Routes) {
+	log := NewLogger(name, os.Getenv("LOG_LEVEL"))
+	ctx, stop := SignalContext()
+	defer stop()
+	Exit(log, run(ctx, name, log, routes))
+}
+
+func run(ctx context.Context, name string, log *slog.Logger, routes Routes) error {
+	cfg, err := LoadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.MaxConns)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := auth.NewVerifier(ctx, cfg.Config)
+	if err != nil {
+		return err
+	}
+	d := &Deps{Store: st, Log: log, Now: time.Now}
+	srv := &Server{Name: name, Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Handler: API(v, log, routes(d)), Ready: st.Ping, Log: log}
+	return srv.Run(ctx)
+}
+
+// API serves routes behind authentication. Both path styles reach the same
+// route; in /api/{user_id}/..., a user id other than the token's is 403.
+func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
+	rt := NewRouter(routes)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, pathUser := SplitUserPath(r.URL.Path)
+		r.URL.Path, r.URL.RawPath = path, ""
+		route, allowed := rt.Match(r)
+		if route == nil {
+			if len(allowed) > 0 {
+				w.Header().Set("Allow", strings.Join(allowed, ", "))
+				WriteError(w, r, log, errMethod)
+				return
+			}
+			WriteError(w, r, log, errs.ErrNotFound)
+			return
+		}
+		user, err := v.Verify(r.Header.Get("Authorization"))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="taskflow"`)
+			WriteError(w, r, log, err)
+			return
+		}
+		if pathUser != "" && pathUser != user {
+			WriteError(w, r, log, fmt.Errorf("%w: the path's user id is not the token's", errs.ErrForbidden))
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+		defer cancel()
+		if err := route.Handle(w, r.WithContext(ctx), user); err != nil {
+			WriteError(w, r, log, err)
+		}
+	})
+}
+
+// ReadJSON reads a JSON request body of at most MaxBody bytes.
+func ReadJSON(r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, errs.ErrUnsupportedMedia
+		}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if _, ok := err.(*http.MaxBytesError); ok {
+			return nil, errs.ErrTooLarge
+		}
+		return nil, errs.Invalidf("could not read request body")
+	}
+	return body, nil
+}
+
+// ETag renders a version as an entity tag.
+func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
+
+// IfMatch parses an If-Match header into the version it requires (0: none).
+func IfMatch(r *http.Request) (int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, nil
+	}
+	h = strings.TrimPrefix(h, "W/")
+	n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(h, `"v`), `"`), 10, 64)
+	if err != nil || n < 1 {
+		return 0, errs.ErrPrecondition
+	}
+	return n, nil
+}

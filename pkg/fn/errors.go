@@ -1,0 +1,83 @@
+package fn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+)
+
+// ErrorBody is API.md's error envelope.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail describes one failed request.
+type ErrorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// Status maps an error to its HTTP status and envelope. It is the one place
+// where domain errors meet HTTP; CloudEvent consumers reuse the status, since
+// Knative retries exactly the 5xx and 429 answers.
+func Status(err error) (int, ErrorDetail) {
+	var inv *errs.Invalid
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &inv):
+		return http.StatusBadRequest, ErrorDetail{Code: "invalid_request", Message: inv.Message, Fields: inv.Fields}
+	case errors.As(err, &tooLarge), errors.Is(err, errs.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, ErrorDetail{Code: "payload_too_large", Message: "request body exceeds 1 MiB"}
+	case errors.Is(err, errs.ErrUnauthenticated):
+		return http.StatusUnauthorized, ErrorDetail{Code: "unauthenticated", Message: safeMessage(err)}
+	case errors.Is(err, errs.ErrForbidden):
+		return http.StatusForbidden, ErrorDetail{Code: "forbidden", Message: safeMessage(err)}
+	case errors.Is(err, errs.ErrNotFound):
+		return http.StatusNotFound, ErrorDetail{Code: "not_found", Message: "not found"}
+	case errors.Is(err, errs.ErrConflict):
+		return http.StatusConflict, ErrorDetail{Code: "conflict", Message: safeMessage(err)}
+	case errors.Is(err, errs.ErrPrecondition):
+		return http.StatusPreconditionFailed, ErrorDetail{Code: "precondition_failed", Message: "If-Match does not match the current version"}
+	case errors.Is(err, errs.ErrUnsupportedMedia):
+		return http.StatusUnsupportedMediaType, ErrorDetail{Code: "unsupported_media_type", Message: "send the body as application/json"}
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed, ErrorDetail{Code: "method_not_allowed", Message: "method not allowed on this path"}
+	case errors.Is(err, errs.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, ErrorDetail{Code: "unavailable", Message: "temporarily unavailable, retry later"}
+	default:
+		return http.StatusInternalServerError, ErrorDetail{Code: "internal", Message: "internal error"}
+	}
+}
+
+// safeMessage returns the text of sentinel-wrapped errors built by TaskFlow
+// itself ("unauthenticated: token expired"); they never carry driver text.
+func safeMessage(err error) string { return err.Error() }
+
+var errMethod = errors.New("method not allowed")
+
+// WriteError answers with err's status and envelope. Server-side failures are
+// logged with their cause; the client only sees the generic text.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, detail := Status(err)
+	if status >= 500 && log != nil {
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	WriteJSON(w, status, ErrorBody{Error: detail})
+}
+
+// WriteJSON writes v as a JSON response with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

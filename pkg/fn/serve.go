@@ -1,0 +1,151 @@
+// Package fn is the harness every TaskFlow function runs in: typed config from
+// the environment, structured logs, liveness and readiness, graceful
+// shutdown, panic recovery, body limits, authentication and the one mapping
+// from errors to HTTP answers. A function's main only names its routes.
+package fn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// MaxBody is the largest request body accepted (413 beyond).
+const MaxBody = 1 << 20
+
+// Server is an HTTP server with TaskFlow's health endpoints and shutdown.
+type Server struct {
+	Name    string
+	Addr    string
+	Handler http.Handler
+	// Ready reports whether the function can serve (database reachable, ...).
+	Ready func(context.Context) error
+	Log   *slog.Logger
+	// Listening, if set, receives the bound address once the listener is open.
+	Listening func(net.Addr)
+}
+
+// Run serves until ctx ends, then stops accepting, marks itself unready and
+// drains in-flight requests for up to 25 seconds.
+func (s *Server) Run(ctx context.Context) error {
+	var stopping atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	ready := func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if stopping.Load() {
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
+			return
+		}
+		if s.Ready != nil {
+			if err := s.Ready(ctx); err != nil {
+				s.Log.WarnContext(ctx, "not ready", "error", err)
+				WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+				return
+			}
+		}
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}
+	mux.HandleFunc("/readyz", ready)
+	mux.HandleFunc("/healthz", ready)
+	mux.Handle("/", s.Handler)
+
+	srv := &http.Server{
+		Handler:           Recover(s.Log, LimitBody(mux)),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.Addr, err)
+	}
+	if s.Listening != nil {
+		s.Listening(ln.Addr())
+	}
+	s.Log.Info("serving", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stopping.Store(true)
+	s.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Recover turns a panic into a logged 500 instead of a dropped connection.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(r.Context(), "panic", "value", fmt.Sprint(v), "stack", string(debug.Stack()))
+				WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{Code: "internal", Message: "internal error"}})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// LimitBody caps every request body at MaxBody.
+func LimitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBody {
+			WriteJSON(w, http.StatusRequestEntityTooLarge, ErrorBody{Error: ErrorDetail{Code: "payload_too_large", Message: "request body exceeds 1 MiB"}})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// NewLogger returns a JSON logger at level ("debug", "info", "warn", "error").
+func NewLogger(name, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("function", name)
+}
+
+// SignalContext ends on SIGINT or SIGTERM (Knative sends SIGTERM on scale-down).
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// Exit logs err and exits non-zero; nil exits 0.
+func Exit(log *slog.Logger, err error) {
+	if err != nil {
+		log.Error("exit", "error", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}

@@ -1,0 +1,26 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/taskflow/taskflow/pkg/fn"
+)
+
+// Delete serves DELETE /api/tasks/{id}: 204, or 404 when there is no such task.
+func Delete(d *fn.Deps) []fn.Route {
+	return []fn.Route{route(http.MethodDelete, "/api/tasks/{id}", func(w http.ResponseWriter, r *http.Request, user string) error {
+		id, err := taskID(r)
+		if err != nil {
+			return err
+		}
+		ifMatch, err := fn.IfMatch(r)
+		if err != nil {
+			return err
+		}
+		if _, err := d.Store.Delete(r.Context(), user, id, ifMatch); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})}
+}

@@ -1,0 +1,52 @@
+// Package handlers holds the REST operations, one file each. Every function
+// under functions/ serves one of these route sets through pkg/fn; each handler
+// decodes, runs the pure step from pkg/task, calls the store and encodes.
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+// Every returns all REST routes: what the local gateway and tests serve in one process.
+func Every(d *fn.Deps) []fn.Route {
+	var all []fn.Route
+	for _, r := range []fn.Routes{Create, Get, Update, Delete, Complete, List, Search, Tags} {
+		all = append(all, r(d)...)
+	}
+	return all
+}
+
+// taskID reads and checks the {id} path value; a malformed id is simply not found.
+func taskID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if uuid.Validate(id) != nil {
+		return "", errs.ErrNotFound
+	}
+	return id, nil
+}
+
+// writeTask answers with one task and its ETag.
+func writeTask(w http.ResponseWriter, status int, t task.Task) error {
+	w.Header().Set("ETag", fn.ETag(t.Version))
+	fn.WriteJSON(w, status, t)
+	return nil
+}
+
+// route registers pattern in the /api/... style; /api/{user_id}/... reaches it
+// through fn.SplitUserPath.
+func route(method, pattern string, h fn.Handler) fn.Route {
+	return fn.Route{Method: method, Pattern: pattern, Handle: h}
+}
+
+// Functions names the function that serves each route set: the gateway routes
+// by it and the manifests deploy one Service per entry.
+var Functions = map[string]fn.Routes{
+	"create": Create, "get": Get, "update": Update, "delete": Delete, "complete": Complete,
+	"list": List, "search": Search, "tags": Tags,
+}

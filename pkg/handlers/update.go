@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+// Update serves PUT (replace the editable fields) and PATCH (change only the
+// fields sent) on /api/tasks/{id}. If-Match makes either conditional.
+func Update(d *fn.Deps) []fn.Route {
+	handle := func(replace bool) fn.Handler {
+		return func(w http.ResponseWriter, r *http.Request, user string) error {
+			id, err := taskID(r)
+			if err != nil {
+				return err
+			}
+			body, err := fn.ReadJSON(r)
+			if err != nil {
+				return err
+			}
+			in, ok, perr := task.ParseInput(body)
+			if !ok {
+				return perr
+			}
+			ifMatch, err := fn.IfMatch(r)
+			if err != nil {
+				return err
+			}
+			now := d.Now().UTC()
+			t, _, err := d.Store.Update(r.Context(), user, id, ifMatch, func(cur task.Task) (task.Task, bool, error) {
+				apply := cur.Patch
+				if replace {
+					apply = cur.Replace
+				}
+				next, changed, err := apply(in, now)
+				// A body with bad fields changes nothing, but still reports
+				// what validation finds in the rest of it.
+				return next, changed, errs.Merge(perr, err)
+			})
+			if err != nil {
+				return err
+			}
+			return writeTask(w, http.StatusOK, t)
+		}
+	}
+	return []fn.Route{
+		route(http.MethodPut, "/api/tasks/{id}", handle(true)),
+		route(http.MethodPatch, "/api/tasks/{id}", handle(false)),
+	}
+}

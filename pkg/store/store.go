@@ -1,0 +1,108 @@
+// Package store is TaskFlow's PostgreSQL store on a pgx/v5 pool. SQL sits next
+// to the method that runs it; driver errors become pkg/errs sentinels here,
+// so callers never see pgx types.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/taskflow/taskflow/migrations"
+	"github.com/taskflow/taskflow/pkg/errs"
+)
+
+// Store reads and writes TaskFlow's tables.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open creates a pool for url. It does not connect until first use, so a
+// function starts fast; Ping tells readiness.
+func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	// Every statement is bounded: a stuck query must not hold a request forever.
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "10000"
+	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "30000"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create pool: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close releases every connection.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return dbErr(s.pool.Ping(ctx))
+}
+
+// InTx runs fn in one transaction, committing when it returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return dbErr(pgx.BeginFunc(ctx, s.pool, fn))
+}
+
+// Migrate applies every migration in migrations/ that the database lacks.
+// Concurrent callers serialise on tern's advisory lock.
+func Migrate(ctx context.Context, url string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("connect for migrations: %w", err)
+	}
+	defer conn.Close(ctx)
+	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
+	if err != nil {
+		return fmt.Errorf("migrator: %w", err)
+	}
+	if err := m.LoadMigrations(migrations.FS); err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// dbErr turns driver errors into the error vocabulary. Domain errors pass
+// through untouched.
+func dbErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errs.ErrNotFound
+	}
+	var inv *errs.Invalid
+	if errors.As(err, &inv) || errors.Is(err, errs.ErrNotFound) || errors.Is(err, errs.ErrConflict) ||
+		errors.Is(err, errs.ErrPrecondition) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return fmt.Errorf("%w: duplicate %s", errs.ErrConflict, pe.ConstraintName)
+		case "22P02", "22007", "22008", "22023":
+			return fmt.Errorf("%w: %s", errs.ErrNotFound, pe.Code)
+		}
+	}
+	// Everything else (connection refused, timeouts, serialization failures) is
+	// transient from the caller's view: a retry may succeed.
+	return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
+}

@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+const taskColumns = `id, user_id, title, description, status, priority, tags, due_date, reminder_time,
+	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version`
+
+// scanTask reads one row selected with taskColumns.
+func scanTask(row pgx.Row) (task.Task, error) {
+	var (
+		t        task.Task
+		id       uuid.UUID
+		series   *uuid.UUID
+		priority int16
+		rec      []byte
+	)
+	err := row.Scan(&id, &t.UserID, &t.Title, &t.Description, &t.Status, &priority, &t.Tags, &t.DueDate,
+		&t.ReminderTime, &t.IsRecurring, &rec, &series, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.Version)
+	if err != nil {
+		return task.Task{}, err
+	}
+	t.ID = id.String()
+	t.Priority = task.PriorityFromRank(int(priority))
+	if series != nil {
+		s := series.String()
+		t.SeriesID = &s
+	}
+	if len(rec) > 0 {
+		t.Recurrence = new(task.Recurrence)
+		if err := json.Unmarshal(rec, t.Recurrence); err != nil {
+			return task.Task{}, fmt.Errorf("decode recurrence of %s: %w", t.ID, err)
+		}
+	}
+	if t.Tags == nil {
+		t.Tags = []string{}
+	}
+	utc(&t.DueDate, &t.ReminderTime, &t.CompletedAt)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, nil
+}
+
+func utc(ts ...**time.Time) {
+	for _, p := range ts {
+		if *p != nil {
+			u := (*p).UTC()
+			*p = &u
+		}
+	}
+}
+
+func tagKeys(tags []string) []string {
+	keys := make([]string, len(tags))
+	for i, t := range tags {
+		keys[i] = task.TagKey(t)
+	}
+	return keys
+}
+
+func recurrenceJSON(r *task.Recurrence) []byte {
+	if r == nil {
+		return nil
+	}
+	b, _ := json.Marshal(r)
+	return b
+}
+
+// Idempotency identifies a create that may be retried.
+type Idempotency struct {
+	Key  string
+	Hash []byte // of the request body: the same key with another body is a conflict
+}
+
+// Create inserts t, assigning its id (and a series id when it recurs). With
+// idem set, a retry returns the first response and replayed=true; concurrent
+// retries wait on the key's row and never create twice.
+func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out task.Task, replay []byte, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		if idem != nil {
+			tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
+				VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, t.UserID, idem.Key, idem.Hash)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				var hash []byte
+				err := tx.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys
+					WHERE user_id = $1 AND key = $2`, t.UserID, idem.Key).Scan(&hash, &replay)
+				if err != nil {
+					return err
+				}
+				if string(hash) != string(idem.Hash) {
+					return fmt.Errorf("%w: Idempotency-Key was already used with a different request body", errs.ErrConflict)
+				}
+				return nil
+			}
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		t.ID = id.String()
+		if t.IsRecurring && t.SeriesID == nil {
+			sid := t.ID
+			t.SeriesID = &sid
+		}
+		if t.Tags, err = canonicalTags(ctx, tx, t.UserID, t.Tags); err != nil {
+			return err
+		}
+		out, err = scanTask(tx.QueryRow(ctx, `INSERT INTO tasks (id, user_id, title, description, status, priority,
+				tags, tag_keys, due_date, reminder_time, is_recurring, recurrence, series_id, completed_at,
+				created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+			RETURNING `+taskColumns,
+			t.ID, t.UserID, t.Title, t.Description, t.Status, t.Priority.Rank(), t.Tags, tagKeys(t.Tags),
+			t.DueDate, t.ReminderTime, t.IsRecurring, recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt,
+			t.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if idem != nil {
+			body, _ := json.Marshal(out)
+			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
+				t.UserID, idem.Key, body)
+		}
+		return err
+	})
+	return out, replay, err
+}
+
+// canonicalTags records the user's tags and returns them as first spelled:
+// "Work" stays "Work" after someone writes "work".
+func canonicalTags(ctx context.Context, tx pgx.Tx, user string, tags []string) ([]string, error) {
+	if len(tags) == 0 {
+		return []string{}, nil
+	}
+	keys := tagKeys(tags)
+	colors := make([]string, len(tags))
+	for i, k := range keys {
+		colors[i] = tagColor(k)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO tags (user_id, key, name, color)
+		SELECT $1, k, n, c FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, n, c)
+		ON CONFLICT DO NOTHING`, user, keys, tags, colors); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `SELECT key, name FROM tags WHERE user_id = $1 AND key = ANY($2)`, user, keys)
+	if err != nil {
+		return nil, err
+	}
+	names, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+		var kv [2]string
+		return kv, r.Scan(&kv[0], &kv[1])
+	})
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string]string, len(names))
+	for _, kv := range names {
+		byKey[kv[0]] = kv[1]
+	}
+	out := make([]string, len(tags))
+	for i, k := range keys {
+		out[i] = tags[i]
+		if n, ok := byKey[k]; ok {
+			out[i] = n
+		}
+	}
+	return out, nil
+}
+
+var palette = []string{"#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#4b5563"}
+
+func tagColor(key string) string {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return palette[h.Sum32()%uint32(len(palette))]
+}
+
+// Get returns the user's task id, or errs.ErrNotFound (also for another user's task).
+func (s *Store) Get(ctx context.Context, user, id string) (task.Task, error) {
+	t, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+taskColumns+` FROM tasks WHERE user_id = $1 AND id = $2`,
+		user, id))
+	return t, dbErr(err)
+}
+
+// Change is a pure step applied to a locked task: it returns the new state and
+// whether anything changed.
+type Change func(task.Task) (task.Task, bool, error)
+
+// Update locks the user's task, applies change and stores the result. With
+// ifMatch > 0 the task's version must equal it (errs.ErrPrecondition otherwise).
+// It returns the stored task and whether it changed.
+func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, change Change) (task.Task, bool, error) {
+	var (
+		out     task.Task
+		changed bool
+	)
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		cur, err := scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` FROM tasks
+			WHERE user_id = $1 AND id = $2 FOR UPDATE`, user, id))
+		if err != nil {
+			return err
+		}
+		if ifMatch > 0 && cur.Version != ifMatch {
+			return errs.ErrPrecondition
+		}
+		next, ch, err := change(cur)
+		if err != nil || !ch {
+			out = cur
+			return err
+		}
+		if next.IsRecurring && next.SeriesID == nil {
+			sid := next.ID
+			next.SeriesID = &sid
+		}
+		if next.Tags, err = canonicalTags(ctx, tx, user, next.Tags); err != nil {
+			return err
+		}
+		out, err = scanTask(tx.QueryRow(ctx, `UPDATE tasks SET title = $3, description = $4, status = $5,
+				priority = $6, tags = $7, tag_keys = $8, due_date = $9, reminder_time = $10, is_recurring = $11,
+				recurrence = $12, series_id = $13, completed_at = $14, updated_at = $15, version = version + 1
+			WHERE user_id = $1 AND id = $2 RETURNING `+taskColumns,
+			user, id, next.Title, next.Description, next.Status, next.Priority.Rank(), next.Tags,
+			tagKeys(next.Tags), next.DueDate, next.ReminderTime, next.IsRecurring, recurrenceJSON(next.Recurrence),
+			next.SeriesID, next.CompletedAt, next.UpdatedAt))
+		changed = true
+		return err
+	})
+	return out, changed, err
+}
+
+// Delete removes the user's task and returns it as it was.
+func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64) (task.Task, error) {
+	var out task.Task
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanTask(tx.QueryRow(ctx, `DELETE FROM tasks WHERE user_id = $1 AND id = $2
+			RETURNING `+taskColumns, user, id))
+		if err == nil && ifMatch > 0 && out.Version != ifMatch {
+			return errs.ErrPrecondition
+		}
+		return err
+	})
+	return out, err
+}
+
+// Tag is one of a user's tags with the number of tasks carrying it.
+type Tag struct {
+	Name  string `json:"name"`
+	Color string `json:"color"`
+	Count int64  `json:"count"`
+}
+
+// Tags lists the user's tags by name.
+func (s *Store) Tags(ctx context.Context, user string) ([]Tag, error) {
+	rows, err := s.pool.Query(ctx, `SELECT g.name, g.color,
+			(SELECT count(*) FROM tasks t WHERE t.user_id = g.user_id AND t.tag_keys @> ARRAY[g.key])
+		FROM tags g WHERE g.user_id = $1 ORDER BY g.key LIMIT 10000`, user)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	tags, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tag, error) {
+		var t Tag
+		return t, r.Scan(&t.Name, &t.Color, &t.Count)
+	})
+	return tags, dbErr(err)
+}

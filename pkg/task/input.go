@@ -1,0 +1,239 @@
+package task
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+)
+
+// Opt is a field of a request body that may be absent, null or a value.
+type Opt[T any] struct {
+	Set   bool // the field was present in the body
+	Value *T   // nil when the body said null
+}
+
+// Input is a decoded create, PUT or PATCH body. Only fields the body named are Set.
+type Input struct {
+	Title        Opt[string]
+	Description  Opt[string]
+	Priority     Opt[Priority]
+	Tags         Opt[[]string]
+	DueDate      Opt[time.Time]
+	ReminderTime Opt[time.Time]
+	IsRecurring  Opt[bool]
+	Recurrence   Opt[Recurrence]
+	Status       Opt[Status]
+}
+
+// serverOwned are fields a client may send back (a task it read) that are
+// never taken from the body.
+var serverOwned = map[string]bool{
+	"id": true, "series_id": true, "completed_at": true, "created_at": true,
+	"updated_at": true, "user_id": true,
+}
+
+// ParseInput decodes a task body. It rejects unknown fields, wrong types and
+// bad values, reporting every field error at once; the fields that did decode
+// are still returned, so that validation can add its own errors (errs.Merge).
+// Server-owned fields are ignored. ok is false when the body is not a JSON
+// object at all.
+func ParseInput(data []byte) (in Input, ok bool, err error) {
+	fields, err := object(data)
+	if err != nil {
+		return in, false, err
+	}
+	fe := errs.FieldErrors{}
+	for name, raw := range fields {
+		switch name {
+		case "title":
+			in.Title = decodeString(raw, name, fe)
+		case "description":
+			in.Description = decodeString(raw, name, fe)
+		case "priority":
+			s := decodeString(raw, name, fe)
+			if s.Value != nil {
+				p := Priority(*s.Value)
+				if p.Rank() < 0 {
+					fe.Add(name, "must be one of low, medium, high, urgent")
+				}
+				in.Priority = Opt[Priority]{Set: true, Value: &p}
+			}
+		case "status":
+			s := decodeString(raw, name, fe)
+			if s.Value != nil {
+				st := Status(*s.Value)
+				if st != Active && st != Completed {
+					fe.Add(name, "must be active or completed")
+				}
+				in.Status = Opt[Status]{Set: true, Value: &st}
+			}
+		case "tags":
+			in.Tags = Opt[[]string]{Set: true}
+			if isNull(raw) {
+				continue
+			}
+			var tags []string
+			if json.Unmarshal(raw, &tags) != nil {
+				fe.Add(name, "must be an array of strings")
+				continue
+			}
+			in.Tags.Value = &tags
+		case "due_date":
+			in.DueDate = decodeTime(raw, name, fe)
+		case "reminder_time":
+			in.ReminderTime = decodeTime(raw, name, fe)
+		case "is_recurring":
+			in.IsRecurring = Opt[bool]{Set: true}
+			var b bool
+			if isNull(raw) || json.Unmarshal(raw, &b) != nil {
+				fe.Add(name, "must be true or false")
+				continue
+			}
+			in.IsRecurring.Value = &b
+		case "recurrence_pattern":
+			in.Recurrence = Opt[Recurrence]{Set: true}
+			if isNull(raw) {
+				continue
+			}
+			r, ok := parseRecurrence(raw, fe)
+			if ok {
+				in.Recurrence.Value = &r
+			}
+		default:
+			if !serverOwned[name] {
+				fe.Add(name, "unknown field")
+			}
+		}
+	}
+	return in, true, fe.Err()
+}
+
+// object decodes data as one JSON object into its raw fields.
+func object(data []byte) (map[string]json.RawMessage, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, errs.Invalidf("request body is empty")
+	}
+	if data[0] != '{' {
+		return nil, errs.Invalidf("request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
+		return nil, errs.Invalidf("request body is not valid JSON")
+	}
+	if dec.More() {
+		return nil, errs.Invalidf("request body has data after the JSON object")
+	}
+	return fields, nil
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// decodeString decodes a string field; null leaves Value nil.
+func decodeString(raw json.RawMessage, name string, fe errs.FieldErrors) Opt[string] {
+	o := Opt[string]{Set: true}
+	if isNull(raw) {
+		return o
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		fe.Add(name, "must be a string")
+		return o
+	}
+	o.Value = &s
+	return o
+}
+
+// decodeTime decodes an RFC 3339 timestamp with an offset; null leaves Value nil.
+func decodeTime(raw json.RawMessage, name string, fe errs.FieldErrors) Opt[time.Time] {
+	o := Opt[time.Time]{Set: true}
+	if isNull(raw) {
+		return o
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		fe.Add(name, "must be an RFC 3339 timestamp string")
+		return o
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		fe.Add(name, err.Error())
+		return o
+	}
+	o.Value = &t
+	return o
+}
+
+// ParseTime parses an RFC 3339 timestamp with an explicit offset, in UTC.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("must be an RFC 3339 timestamp with offset, like 2027-03-01T09:00:00Z")
+	}
+	if t.Year() < 1900 || t.Year() > 9999 {
+		return time.Time{}, fmt.Errorf("must be between the years 1900 and 9999")
+	}
+	return t.UTC(), nil
+}
+
+// apply copies the fields set in in onto t. A null title or description
+// becomes empty (and fails validation for the title).
+func (in Input) apply(t *Task, now time.Time) {
+	if in.Title.Set {
+		t.Title = ""
+		if in.Title.Value != nil {
+			t.Title = strings.TrimSpace(*in.Title.Value)
+		}
+	}
+	if in.Description.Set {
+		t.Description = ""
+		if in.Description.Value != nil {
+			t.Description = *in.Description.Value
+		}
+	}
+	if in.Priority.Set {
+		t.Priority = Medium
+		if in.Priority.Value != nil {
+			t.Priority = *in.Priority.Value
+		}
+	}
+	if in.Tags.Set {
+		t.Tags = []string{}
+		if in.Tags.Value != nil {
+			t.Tags = append(t.Tags, (*in.Tags.Value)...)
+		}
+	}
+	if in.DueDate.Set {
+		t.DueDate = in.DueDate.Value
+	}
+	if in.ReminderTime.Set {
+		t.ReminderTime = in.ReminderTime.Value
+	}
+	if in.IsRecurring.Set && in.IsRecurring.Value != nil {
+		t.IsRecurring = *in.IsRecurring.Value
+	}
+	if in.Recurrence.Set {
+		t.Recurrence = in.Recurrence.Value
+		if in.Recurrence.Value != nil && !in.IsRecurring.Set {
+			t.IsRecurring = true
+		}
+		if in.Recurrence.Value == nil && !in.IsRecurring.Set {
+			t.IsRecurring = false
+		}
+	}
+	if in.Status.Set && in.Status.Value != nil && *in.Status.Value != t.Status {
+		switch *in.Status.Value {
+		case Completed:
+			*t, _ = t.Complete(now)
+		case Active:
+			t.Status, t.CompletedAt = Active, nil
+		}
+	}
+}
+
+func invalidField(field, msg string) error { return errs.InvalidField(field, msg) }

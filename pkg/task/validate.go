@@ -1,0 +1,72 @@
+package task
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+)
+
+// Validate checks t against the contract and normalises its tags (trimmed,
+// de-duplicated case-insensitively, first spelling kept). It reports every
+// field error at once.
+func (t *Task) Validate() error {
+	fe := errs.FieldErrors{}
+	if t.Title == "" {
+		fe.Add("title", "is required")
+	} else if utf8.RuneCountInString(t.Title) > MaxTitle {
+		fe.Add("title", "must be at most 200 characters")
+	}
+	if !utf8.ValidString(t.Title) || !utf8.ValidString(t.Description) {
+		fe.Add("title", "must be valid UTF-8")
+	}
+	if strings.ContainsRune(t.Title, 0) || strings.ContainsRune(t.Description, 0) {
+		fe.Add("title", "must not contain NUL characters")
+	}
+	if utf8.RuneCountInString(t.Description) > MaxDescription {
+		fe.Add("description", "must be at most 10000 characters")
+	}
+	if t.Priority.Rank() < 0 {
+		fe.Add("priority", "must be one of low, medium, high, urgent")
+	}
+	t.Tags = normaliseTags(t.Tags, fe)
+	if t.ReminderTime != nil && t.DueDate != nil && t.ReminderTime.After(*t.DueDate) {
+		fe.Add("reminder_time", "must not be after due_date")
+	}
+	switch {
+	case t.IsRecurring && t.Recurrence == nil:
+		fe.Add("recurrence_pattern", "is required when is_recurring is true")
+	case !t.IsRecurring && t.Recurrence != nil:
+		fe.Add("is_recurring", "must be true when recurrence_pattern is set")
+	case t.Recurrence != nil:
+		t.Recurrence.validate(fe)
+	}
+	return fe.Err()
+}
+
+func normaliseTags(in []string, fe errs.FieldErrors) []string {
+	if len(in) > MaxTags {
+		fe.Add("tags", "at most 20 tags per task")
+		return in
+	}
+	out := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for _, tag := range in {
+		tag = strings.TrimSpace(tag)
+		n := utf8.RuneCountInString(tag)
+		if n == 0 || n > MaxTagLen || !utf8.ValidString(tag) || strings.ContainsAny(tag, "\x00,") {
+			fe.Add("tags", "each tag must be 1..50 characters, without commas")
+			continue
+		}
+		k := TagKey(tag)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, tag)
+	}
+	return out
+}
+
+// TagKey is the case-insensitive identity of a tag.
+func TagKey(tag string) string { return strings.ToLower(strings.TrimSpace(tag)) }
