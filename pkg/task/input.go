@@ -99,8 +99,9 @@ func ParseInput(data []byte) (in Input, ok bool, err error) {
 			if isNull(raw) {
 				continue
 			}
-			r, ok := parseRecurrence(raw, fe)
-			if ok {
+			// Even a pattern with bad fields is kept, so that validation can
+			// report the rest of its problems too; fe already fails the body.
+			if r, isObject := parseRecurrence(raw, fe); isObject {
 				in.Recurrence.Value = &r
 			}
 		default:

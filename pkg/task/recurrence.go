@@ -44,7 +44,7 @@ func (r *Recurrence) Equal(o *Recurrence) bool {
 }
 
 // parseRecurrence decodes a recurrence_pattern object, adding field errors
-// under "recurrence_pattern.<field>".
+// under "recurrence_pattern.<field>". It reports false when raw is not an object.
 func parseRecurrence(raw json.RawMessage, fe errs.FieldErrors) (Recurrence, bool) {
 	const p = "recurrence_pattern"
 	var r Recurrence
@@ -53,14 +53,9 @@ func parseRecurrence(raw json.RawMessage, fe errs.FieldErrors) (Recurrence, bool
 		fe.Add(p, "must be an object or null")
 		return r, false
 	}
-	ok := true
 	intField := func(name string, dst *int) {
-		if isNull(fields[name]) {
-			return
-		}
-		if json.Unmarshal(fields[name], dst) != nil {
+		if !isNull(fields[name]) && json.Unmarshal(fields[name], dst) != nil {
 			fe.Add(p+"."+name, "must be an integer")
-			ok = false
 		}
 	}
 	for name, v := range fields {
@@ -68,7 +63,6 @@ func parseRecurrence(raw json.RawMessage, fe errs.FieldErrors) (Recurrence, bool
 		case "frequency", "timezone", "rrule":
 			s := decodeString(v, p+"."+name, fe)
 			if s.Value == nil {
-				ok = ok && isNull(v)
 				continue
 			}
 			switch name {
@@ -93,18 +87,14 @@ func parseRecurrence(raw json.RawMessage, fe errs.FieldErrors) (Recurrence, bool
 			}
 			if json.Unmarshal(v, &r.DaysOfWeek) != nil {
 				fe.Add(p+"."+name, "must be an array of integers 0..6")
-				ok = false
 			}
 		case "end_date":
-			t := decodeTime(v, p+"."+name, fe)
-			r.EndDate = t.Value
-			ok = ok && (t.Value != nil || isNull(v))
+			r.EndDate = decodeTime(v, p+"."+name, fe).Value
 		default:
 			fe.Add(p+"."+name, "unknown field")
-			ok = false
 		}
 	}
-	return r, ok
+	return r, true
 }
 
 // validate checks the pattern and normalises defaults (interval 1, UTC).
