@@ -45,7 +45,7 @@ func Create(d *fn.Deps) []fn.Route {
 			w.Header().Set("Idempotent-Replayed", "true")
 			w.Header().Set("X-Content-Type-Options", "nosniff")
 			w.WriteHeader(http.StatusCreated)
-			_, err = w.Write(replay)
+			_, err = w.Write(append(replay, '\n')) // as WriteJSON ends every body
 			return err
 		}
 		w.Header().Set("Location", "/api/tasks/"+created.ID)
