@@ -1,0 +1,153 @@
+package fn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+)
+
+func TestRouterPrefersLiteralsAndReports405(t *testing.T) {
+	h := func(name string) Handler {
+		return func(w http.ResponseWriter, r *http.Request, _ string) error { return errors.New(name) }
+	}
+	rt := NewRouter([]Route{
+		{http.MethodGet, "/api/tasks/{id}", h("get")},
+		{http.MethodDelete, "/api/tasks/{id}", h("delete")},
+		{http.MethodGet, "/api/tasks/search", h("search")},
+		{http.MethodPatch, "/api/tasks/{id}/complete", h("complete")},
+		{http.MethodGet, "/api/tasks", h("list")},
+	})
+	cases := []struct{ method, path, want, allow string }{
+		{"GET", "/api/tasks/search", "search", ""},
+		{"GET", "/api/tasks/abc", "get:abc", ""},
+		{"DELETE", "/api/tasks/abc", "delete:abc", ""},
+		{"DELETE", "/api/tasks/search", "", "GET"},
+		{"PATCH", "/api/tasks/x/complete", "complete:x", ""},
+		{"GET", "/api/tasks/x/complete", "", "PATCH"},
+		{"GET", "/api/tasks/", "list", ""}, // a trailing slash is tolerated
+		{"GET", "/api/tasks//complete", "", ""},
+		{"GET", "/api/other", "", ""},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest(c.method, c.path, nil)
+		route, allowed := rt.Match(r)
+		got := ""
+		if route != nil {
+			got = route.Handle(nil, r, "").Error()
+			if id := r.PathValue("id"); id != "" {
+				got += ":" + id
+			}
+		}
+		if got != c.want || strings.Join(allowed, ",") != c.allow {
+			t.Errorf("%s %s -> %q allow %v; want %q allow %q", c.method, c.path, got, allowed, c.want, c.allow)
+		}
+	}
+}
+
+func TestSplitUserPath(t *testing.T) {
+	cases := map[string][2]string{
+		"/api/tasks":                  {"/api/tasks", ""},
+		"/api/tasks/abc":              {"/api/tasks/abc", ""},
+		"/api/alice/tasks":            {"/api/tasks", "alice"},
+		"/api/alice/tasks/x/complete": {"/api/tasks/x/complete", "alice"},
+		"/api/alice/tags":             {"/api/tags", "alice"},
+		"/api/tasks/tasks":            {"/api/tasks/tasks", ""},
+		"/api/alice/other":            {"/api/alice/other", ""},
+		"/healthz":                    {"/healthz", ""},
+	}
+	for in, want := range cases {
+		p, u := SplitUserPath(in)
+		if p != want[0] || u != want[1] {
+			t.Errorf("SplitUserPath(%q) = %q, %q; want %q, %q", in, p, u, want[0], want[1])
+		}
+	}
+}
+
+func TestStatusMapping(t *testing.T) {
+	cases := []struct {
+		err    error
+		status int
+	}{
+		{errs.InvalidField("x", "bad"), 400},
+		{fmt.Errorf("wrap: %w", errs.ErrUnauthenticated), 401},
+		{errs.ErrForbidden, 403},
+		{fmt.Errorf("%w: x", errs.ErrNotFound), 404},
+		{errMethod, 405},
+		{errs.ErrConflict, 409},
+		{errs.ErrPrecondition, 412},
+		{&http.MaxBytesError{Limit: 1}, 413},
+		{errs.ErrUnsupportedMedia, 415},
+		{fmt.Errorf("%w: db down", errs.ErrUnavailable), 503},
+		{context.DeadlineExceeded, 503},
+		{errors.New("a bug"), 500},
+	}
+	for _, c := range cases {
+		status, d := Status(c.err)
+		if status != c.status || d.Code == "" || d.Message == "" {
+			t.Errorf("Status(%v) = %d %+v, want %d", c.err, status, d, c.status)
+		}
+		if status >= 500 && strings.Contains(d.Message, "db down") {
+			t.Errorf("internal text leaked: %s", d.Message)
+		}
+	}
+}
+
+func TestRecoverAnswers500(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := Recover(log, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != 500 || !strings.Contains(w.Body.String(), `"internal"`) || strings.Contains(w.Body.String(), "boom") {
+		t.Errorf("panic answered %d %s", w.Code, w.Body)
+	}
+}
+
+// TestShutdownDrainsInFlight: a request that is being served when the
+// function is told to stop still gets its answer, and readiness turns 503.
+func TestShutdownDrainsInFlight(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	started := make(chan struct{})
+	release := make(chan struct{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = io.WriteString(w, "done")
+	})
+	addr := make(chan net.Addr, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := &Server{Name: "t", Addr: "127.0.0.1:0", Handler: handler, Log: log, Listening: func(a net.Addr) { addr <- a }}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Run(ctx) }()
+	base := "http://" + (<-addr).String()
+	got := make(chan string, 1)
+	go func() {
+		res, err := http.Get(base + "/slow")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		got <- string(b)
+	}()
+	<-started
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	if body := <-got; body != "done" {
+		t.Errorf("in-flight request lost: %q", body)
+	}
+	if err := <-errc; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
