@@ -1,0 +1,171 @@
+// Package knative holds TaskFlow's deployment manifests; this test decodes
+// them into the real Knative Serving types, applies Knative's defaults and
+// validation, and checks every reference the manifests make.
+package knative
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"knative.dev/pkg/apis"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/taskflow/taskflow/pkg/devstack"
+	"github.com/taskflow/taskflow/pkg/handlers"
+)
+
+type object struct {
+	file string
+	kind schema.GroupVersionKind
+	raw  []byte
+}
+
+func objects(t *testing.T) []object {
+	t.Helper()
+	files, _ := filepath.Glob("*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no manifests")
+	}
+	var out []object
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(data), "\n---") {
+			var meta struct {
+				APIVersion string `json:"apiVersion"`
+				Kind       string `json:"kind"`
+			}
+			if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if meta.Kind == "" {
+				continue
+			}
+			gv, _ := schema.ParseGroupVersion(meta.APIVersion)
+			out = append(out, object{file: f, kind: gv.WithKind(meta.Kind), raw: []byte(doc)})
+		}
+	}
+	return out
+}
+
+func services(t *testing.T) map[string]*servingv1.Service {
+	t.Helper()
+	out := map[string]*servingv1.Service{}
+	for _, o := range objects(t) {
+		if o.kind != servingv1.SchemeGroupVersion.WithKind("Service") {
+			t.Errorf("%s: unexpected kind %v", o.file, o.kind)
+			continue
+		}
+		var svc servingv1.Service
+		if err := yaml.UnmarshalStrict(o.raw, &svc); err != nil {
+			t.Errorf("%s: not a Knative Service: %v", o.file, err)
+			continue
+		}
+		out[o.file] = &svc
+	}
+	return out
+}
+
+// TestServicesValidate applies Knative's own defaulting and validation; only
+// error-level findings fail (the security-context advice is a warning).
+func TestServicesValidate(t *testing.T) {
+	for file, svc := range services(t) {
+		ctx := apis.WithinCreate(context.Background())
+		svc.SetDefaults(ctx)
+		if err := svc.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+		if svc.Namespace != "taskflow" || svc.Labels["app.kubernetes.io/part-of"] != "taskflow" {
+			t.Errorf("%s: namespace or part-of label missing", file)
+		}
+		tpl := svc.Spec.Template
+		if tpl.Annotations["autoscaling.knative.dev/min-scale"] != "0" {
+			t.Errorf("%s: functions scale to zero", file)
+		}
+		c := tpl.Spec.Containers[0]
+		sc := c.SecurityContext
+		if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.AllowPrivilegeEscalation == nil ||
+			*sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") ||
+			sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Errorf("%s: security context is not restricted", file)
+		}
+		if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe == nil ||
+			c.LivenessProbe.HTTPGet.Path != "/livez" {
+			t.Errorf("%s: probes must be /readyz and /livez", file)
+		}
+		if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("%s: memory request and limit required", file)
+		}
+		for _, e := range c.Env {
+			if strings.Contains(e.Name, "SECRET") || e.Name == "DATABASE_URL" {
+				if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					t.Errorf("%s: %s must come from a Secret, not the manifest", file, e.Name)
+				}
+			}
+		}
+	}
+}
+
+// TestImagesAreFunctions: every ko:// image is a main package under
+// functions/, every function has exactly one Service, and every API function
+// is cluster-local behind the gateway.
+func TestImagesAreFunctions(t *testing.T) {
+	svcs, err := devstack.Services(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range svcs {
+		rel, ok := strings.CutPrefix(s.Package, devstack.Module+"/")
+		if !ok || !strings.HasPrefix(rel, "functions/") {
+			t.Errorf("%s: image %s is not a TaskFlow function", s.File, s.Package)
+			continue
+		}
+		main, err := os.ReadFile(filepath.Join("..", rel, "main.go"))
+		if err != nil || !strings.Contains(string(main), "package main") {
+			t.Errorf("%s: %s is not a main package", s.File, rel)
+		}
+		if filepath.Base(rel) != s.Name {
+			t.Errorf("%s: Service %s deploys %s", s.File, s.Name, rel)
+		}
+		names = append(names, s.Name)
+	}
+	dirs, _ := filepath.Glob("../functions/*/main.go")
+	var fns []string
+	for _, d := range dirs {
+		fns = append(fns, filepath.Base(filepath.Dir(d)))
+	}
+	sort.Strings(fns)
+	if !slices.Equal(names, fns) {
+		t.Errorf("Services %v, functions %v", names, fns)
+	}
+	for file, svc := range services(t) {
+		local := svc.Labels["networking.knative.dev/visibility"] == "cluster-local"
+		if (svc.Name == "gateway") == local {
+			t.Errorf("%s: only the gateway is public", file)
+		}
+		if svc.Name != "gateway" {
+			continue
+		}
+		var upstreams string
+		for _, e := range svc.Spec.Template.Spec.Containers[0].Env {
+			if e.Name == "TASKFLOW_UPSTREAMS" {
+				upstreams = e.Value
+			}
+		}
+		for name := range handlers.Functions {
+			if !strings.Contains(upstreams, name+"=http://"+name+".taskflow.svc.cluster.local") {
+				t.Errorf("gateway has no upstream for %s", name)
+			}
+		}
+	}
+}
