@@ -1,0 +1,113 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/taskflow/taskflow/pkg/auth"
+	"github.com/taskflow/taskflow/pkg/store/storetest"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestStackEndToEnd builds every function, starts the stack as `make run`
+// does, creates and reads a task through the one base URL, then stops it and
+// checks that no process is left behind.
+func TestStackEndToEnd(t *testing.T) {
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+"/", "../../functions/...")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	secret := "e2e-secret-e2e-secret-e2e-secret-e2e"
+	cfg := Config{APIAddr: freeAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
+		PortBase: 20000 + rand.IntN(20000), BinDir: bin, Manifests: "../../knative", LogLevel: "warn"}
+	out := &syncBuf{}
+	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), out)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	base := "http://" + cfg.APIAddr
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "TaskFlow is up") {
+		select {
+		case err := <-done:
+			t.Fatalf("stack stopped: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stack not up:\n%s", out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "export TOKEN=") {
+		t.Errorf("no dev token printed:\n%s", out.String())
+	}
+	tok, _ := auth.Sign([]byte(secret), "e2e", time.Now(), time.Minute)
+	req, _ := http.NewRequest("POST", base+"/api/tasks", strings.NewReader(`{"title":"through the gateway","tags":["e2e"]}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&created)
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("create: %d %v", res.StatusCode, created)
+	}
+	req, _ = http.NewRequest("GET", fmt.Sprintf("%s/api/e2e/tasks/%s", base, created["id"]), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("get through the gateway: %v %v", res, err)
+	}
+	res.Body.Close()
+	res, err = http.Get(base + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	pids := make([]int, 0, len(s.procs))
+	for _, p := range s.procs {
+		pids = append(pids, p.cmd.Process.Pid)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	for _, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("process %d still running after stop", pid)
+		}
+	}
+}
