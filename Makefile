@@ -33,9 +33,11 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## load: the load tool against a running stack (see BENCHMARKS.md)
-load:
-	$(GO) run ./scripts/load $(ARGS)
+## load: the load tool against the running stack, e.g. make load ARGS="create -clients 32"
+load: build
+	@export DATABASE_URL="$${DATABASE_URL:-$$(scripts/postgres.sh taskflow)}" && \
+	 export TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" && \
+	 $(GO) run ./scripts/load $(ARGS)
 
 clean:
 	rm -rf $(BIN)
