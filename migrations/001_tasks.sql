@@ -1,6 +1,14 @@
 -- Tasks, per-user tags and idempotency keys.
--- btree_gin lets one GIN index serve "this user's rows whose words or tags match".
+-- btree_gin lets one GIN index serve "this user's rows with these tags".
 CREATE EXTENSION IF NOT EXISTS btree_gin;
+
+-- Search words are stored with a per-user namespace (eight letters derived from
+-- md5 of the user id) in front of each word, so that a word-prefix query reads
+-- only the querying user's entries of the GIN index, however many other users
+-- the table holds. pkg/store computes the same namespace for queries.
+CREATE FUNCTION taskflow_search_ns(user_id text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT translate(left(md5(user_id), 8), '0123456789', 'ghijklmnop') $$;
 
 CREATE TABLE tasks (
     id            uuid PRIMARY KEY,
@@ -20,8 +28,9 @@ CREATE TABLE tasks (
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL,
     version       bigint NOT NULL DEFAULT 1,
-    search        tsvector GENERATED ALWAYS AS (
-                      to_tsvector('simple'::regconfig, title || ' ' || description)) STORED
+    search        tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
+                      regexp_replace(title || ' ' || description, '([[:alnum:]]+)',
+                                     taskflow_search_ns(user_id) || '\1', 'g'))) STORED
 );
 
 -- Keyset pagination: one index per sort key, each ending in id (the tie-break).
@@ -32,7 +41,7 @@ CREATE INDEX tasks_user_due_asc ON tasks (user_id, (coalesce(due_date, 'infinity
 CREATE INDEX tasks_user_due_desc ON tasks (user_id, (coalesce(due_date, '-infinity'::timestamptz)), id);
 CREATE INDEX tasks_user_priority ON tasks (user_id, priority, id);
 CREATE INDEX tasks_user_title ON tasks (user_id, title, id);
-CREATE INDEX tasks_user_search ON tasks USING gin (user_id, search);
+CREATE INDEX tasks_search ON tasks USING gin (search);
 CREATE INDEX tasks_user_tags ON tasks USING gin (user_id, tag_keys);
 
 CREATE TABLE tags (

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -38,7 +40,7 @@ func BuildList(user string, q task.ListQuery) Query {
 	where := []string{"user_id = $1"}
 	rank := ""
 	if len(q.Terms) > 0 {
-		b.arg(tsQuery(q.Terms)) // $2, as rankExpr expects
+		b.arg(tsQuery(user, q.Terms)) // $2, as rankExpr expects
 		where = append(where, "search @@ to_tsquery('simple', $2)")
 		rank = rankExpr
 	}
@@ -59,14 +61,23 @@ func BuildList(user string, q task.ListQuery) Query {
 		}
 		where = append(where, "tag_keys "+op+" "+b.arg(q.TagKeys)+"::text[]")
 	}
+	// With sort=due_date a due-date bound is also stated on the sort key, so
+	// that the key's index seeks to it instead of scanning from the first due date.
+	dueBound := func(op, v string) {
+		where = append(where, "due_date "+op+" "+v)
+		if q.Sort == task.SortDue {
+			where = append(where, sortKeys[task.SortDue][boolIndex(q.Desc)]+" "+op+" "+v)
+		}
+	}
 	if q.DueBefore != nil {
-		where = append(where, "due_date < "+b.arg(*q.DueBefore))
+		dueBound("<", b.arg(*q.DueBefore))
 	}
 	if q.DueAfter != nil {
-		where = append(where, "due_date > "+b.arg(*q.DueAfter))
+		dueBound(">", b.arg(*q.DueAfter))
 	}
 	if q.Overdue {
-		where = append(where, "status = 'active' AND due_date < "+b.arg(q.Now))
+		where = append(where, "status = 'active'")
+		dueBound("<", b.arg(q.Now))
 	}
 
 	var order string
@@ -78,9 +89,9 @@ func BuildList(user string, q task.ListQuery) Query {
 			where = append(where, fmt.Sprintf("(%s < %s OR (%s = %s AND id > %s::uuid))", rank, rv, rank, rv, id))
 		}
 	} else {
-		key, dir, cmp := sortKeys[q.Sort][0], "ASC", ">"
+		key, dir, cmp := sortKeys[q.Sort][boolIndex(q.Desc)], "ASC", ">"
 		if q.Desc {
-			key, dir, cmp = sortKeys[q.Sort][1], "DESC", "<"
+			dir, cmp = "DESC", "<"
 		}
 		order = key + " " + dir + ", id " + dir
 		if c := q.After; c != nil {
@@ -93,9 +104,23 @@ func BuildList(user string, q task.ListQuery) Query {
 	} else {
 		cols += ", 0::real"
 	}
-	sql := "SELECT " + cols + " FROM tasks WHERE " + strings.Join(where, " AND ") +
+	from := "tasks"
+	if rank != "" {
+		// The search index holds only this user's words (taskflow_search_ns),
+		// which the planner cannot know: left alone it intersects the matches
+		// with an index scan of all the user's rows. Matching first is cheaper.
+		from = "(SELECT * FROM tasks WHERE search @@ to_tsquery('simple', $2) OFFSET 0) AS tasks"
+	}
+	sql := "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + order + " LIMIT " + b.arg(q.Limit+1)
 	return Query{SQL: sql, Args: b.args}
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 type builder struct{ args []any }
@@ -105,14 +130,29 @@ func (b *builder) arg(v any) string {
 	return "$" + strconv.Itoa(len(b.args))
 }
 
-// tsQuery renders search terms as a tsquery of word prefixes. Terms hold only
-// letters and digits (task.SearchTerms), so no tsquery operator can slip in.
-func tsQuery(terms []string) string {
+// tsQuery renders search terms as a tsquery of word prefixes in the user's
+// namespace. Terms hold only letters and digits (task.SearchTerms), so no
+// tsquery operator can slip in.
+func tsQuery(user string, terms []string) string {
+	ns := searchNamespace(user)
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		parts[i] = "'" + t + "':*"
+		parts[i] = "'" + ns + t + "':*"
 	}
 	return strings.Join(parts, " & ")
+}
+
+// searchNamespace is taskflow_search_ns (migrations/001_tasks.sql) in Go: the
+// first eight hex digits of md5(user), digits mapped to the letters g..p.
+func searchNamespace(user string) string {
+	sum := md5.Sum([]byte(user))
+	h := []byte(hex.EncodeToString(sum[:4]))
+	for i, c := range h {
+		if c >= '0' && c <= '9' {
+			h[i] = 'g' + (c - '0')
+		}
+	}
+	return string(h)
 }
 
 // cursorValue converts a cursor's text value into the sort key's SQL type.

@@ -38,7 +38,7 @@ func FuzzBuildList(f *testing.F) {
 		if !strings.Contains(b.SQL, "$"+strconv.Itoa(len(b.Args))) || strings.Contains(b.SQL, "$"+strconv.Itoa(len(b.Args)+1)) {
 			t.Fatalf("placeholders and %d args disagree: %s", len(b.Args), b.SQL)
 		}
-		if !strings.HasPrefix(b.SQL, "SELECT ") || !strings.Contains(b.SQL, "WHERE user_id = $1") {
+		if !strings.HasPrefix(b.SQL, "SELECT ") || !strings.Contains(b.SQL, " WHERE user_id = $1") {
 			t.Fatalf("not scoped by user: %s", b.SQL)
 		}
 	})

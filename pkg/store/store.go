@@ -38,6 +38,9 @@ func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
 	// Every statement is bounded: a stuck query must not hold a request forever.
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "10000"
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "30000"
+	// List queries differ only in their values, and a generic plan cannot see
+	// that a due-date range or a tag is selective: always plan with the values.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool: %w", err)

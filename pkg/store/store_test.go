@@ -432,3 +432,22 @@ func TestHostileInputIsData(t *testing.T) {
 		t.Errorf("tasks table has %d rows", n)
 	}
 }
+
+// TestSearchNamespaceMatchesSQL: the Go and SQL halves of the per-user search
+// namespace agree, for ASCII and non-ASCII user ids alike.
+func TestSearchNamespaceMatchesSQL(t *testing.T) {
+	st, _ := storetest.New(t)
+	for _, user := range []string{"alice", "bob'--", "用户-42", "x"} {
+		create(t, st, user, `{"title":"Zebra crossing","description":"naïve café"}`, t0)
+		for _, q := range []string{"zeb", "cross", "naïv", "CAFÉ"} {
+			lq, err := task.ParseListQuery(url.Values{"q": {q}}, true, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, _, err := st.List(context.Background(), user, lq)
+			if err != nil || len(items) != 1 {
+				t.Errorf("user %q, q %q: %d items, %v", user, q, len(items), err)
+			}
+		}
+	}
+}

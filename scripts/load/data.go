@@ -15,8 +15,9 @@ import (
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
-// words is a vocabulary of 4,000 made-up words drawn with a Zipf law, so that
-// a few words are common and most are rare, as in real task titles.
+// words is a vocabulary of 20,000 made-up words drawn with a Zipf-Mandelbrot
+// law (s 1.1, offset 50): a few words are common (the most common one is in
+// about one task in twenty) and most are rare, as in real task titles.
 type words struct {
 	list []string
 	zipf *rand.Zipf
@@ -26,8 +27,8 @@ func newWords(r *rand.Rand) *words {
 	syl := []string{"ba", "ke", "lo", "mi", "nu", "ra", "si", "to", "ve", "za", "pre", "con", "tion", "ment", "ing", "er", "al", "ous"}
 	seen := map[string]bool{}
 	w := &words{}
-	for len(w.list) < 4000 {
-		n := 2 + r.IntN(3)
+	for len(w.list) < 20000 {
+		n := 2 + r.IntN(4)
 		var b strings.Builder
 		for range n {
 			b.WriteString(syl[r.IntN(len(syl))])
@@ -37,7 +38,7 @@ func newWords(r *rand.Rand) *words {
 			w.list = append(w.list, s)
 		}
 	}
-	w.zipf = rand.NewZipf(r, 1.1, 2, uint64(len(w.list)-1))
+	w.zipf = rand.NewZipf(r, 1.1, 50, uint64(len(w.list)-1))
 	return w
 }
 

@@ -117,16 +117,17 @@ func creates(ctx context.Context, o options) error {
 	return nil
 }
 
-// searches runs o.requests keyword searches for o.user, one or two terms drawn
-// from the data set's vocabulary with its own word frequencies.
+// searches runs o.requests keyword searches for o.user with terms drawn from
+// the data set's vocabulary at its own word frequencies: one word, or (three
+// times in ten) a word and the first four letters of another, as typed.
 func searches(ctx context.Context, o options) error {
 	w := newWords(rand.New(rand.NewPCG(o.seed, 7)))
 	var mu sync.Mutex
 	st, err := run(o, time.Now().Add(10*time.Minute), int64(o.requests), http.StatusOK, func(r *rand.Rand) *http.Request {
 		mu.Lock()
 		q := w.pick()
-		if r.IntN(2) == 0 {
-			q += " " + w.pick()[:3]
+		if r.IntN(10) < 3 {
+			q += " " + w.pick()[:4]
 		}
 		mu.Unlock()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.api+"/api/tasks/search?q="+url.QueryEscape(q), nil)
