@@ -82,102 +82,97 @@ type Idempotency struct {
 	Hash []byte // of the request body: the same key with another body is a conflict
 }
 
-// Create inserts t, assigning its id (and a series id when it recurs). With
-// idem set, a retry returns the first response and replayed=true; concurrent
-// retries wait on the key's row and never create twice.
-func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out task.Task, replay []byte, err error) {
-	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		if idem != nil {
-			tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
-				VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, t.UserID, idem.Key, idem.Hash)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				var hash []byte
-				err := tx.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys
-					WHERE user_id = $1 AND key = $2`, t.UserID, idem.Key).Scan(&hash, &replay)
-				if err != nil {
-					return err
-				}
-				if string(hash) != string(idem.Hash) {
-					return fmt.Errorf("%w: Idempotency-Key was already used with a different request body", errs.ErrConflict)
-				}
-				return nil
-			}
-		}
-		id, err := uuid.NewV7()
-		if err != nil {
-			return err
-		}
-		t.ID = id.String()
-		if t.IsRecurring && t.SeriesID == nil {
-			sid := t.ID
-			t.SeriesID = &sid
-		}
-		if t.Tags, err = canonicalTags(ctx, tx, t.UserID, t.Tags); err != nil {
-			return err
-		}
-		out, err = scanTask(tx.QueryRow(ctx, `INSERT INTO tasks (id, user_id, title, description, status, priority,
-				tags, tag_keys, due_date, reminder_time, is_recurring, recurrence, series_id, completed_at,
-				created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
-			RETURNING `+taskColumns,
-			t.ID, t.UserID, t.Title, t.Description, t.Status, t.Priority.Rank(), t.Tags, tagKeys(t.Tags),
-			t.DueDate, t.ReminderTime, t.IsRecurring, recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt,
-			t.CreatedAt))
-		if err != nil {
-			return err
-		}
-		if idem != nil {
-			body, _ := json.Marshal(out)
-			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
-				t.UserID, idem.Key, body)
-		}
-		return err
-	})
-	return out, replay, err
+// tagsCTE records a task's tags ($tags names, $keys lower-cased, $colors) as
+// the user's tags and yields them, in order, as first spelled: "Work" stays
+// "Work" after someone writes "work". It is the WITH part of the statement
+// that writes the task, so a write is one round trip. A tag created by a
+// concurrent, not yet visible write keeps the spelling given here.
+func tagsCTE(user, tags, keys, colors string) string {
+	return `WITH input AS (
+		SELECT u.name, u.key, u.color, u.ord
+		FROM unnest(` + tags + `::text[], ` + keys + `::text[], ` + colors + `::text[]) WITH ORDINALITY AS u(name, key, color, ord)
+	), added AS (
+		INSERT INTO tags (user_id, key, name, color) SELECT ` + user + `, key, name, color FROM input
+		ON CONFLICT DO NOTHING RETURNING key, name
+	), canon AS (
+		SELECT coalesce(array_agg(coalesce(a.name, g.name, i.name) ORDER BY i.ord), '{}') AS names
+		FROM input i
+		LEFT JOIN added a ON a.key = i.key
+		LEFT JOIN tags g ON g.user_id = ` + user + ` AND g.key = i.key
+	) `
 }
 
-// canonicalTags records the user's tags and returns them as first spelled:
-// "Work" stays "Work" after someone writes "work".
-func canonicalTags(ctx context.Context, tx pgx.Tx, user string, tags []string) ([]string, error) {
-	if len(tags) == 0 {
-		return []string{}, nil
-	}
-	keys := tagKeys(tags)
-	colors := make([]string, len(tags))
+func tagColors(keys []string) []string {
+	colors := make([]string, len(keys))
 	for i, k := range keys {
 		colors[i] = tagColor(k)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO tags (user_id, key, name, color)
-		SELECT $1, k, n, c FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, n, c)
-		ON CONFLICT DO NOTHING`, user, keys, tags, colors); err != nil {
-		return nil, err
-	}
-	rows, err := tx.Query(ctx, `SELECT key, name FROM tags WHERE user_id = $1 AND key = ANY($2)`, user, keys)
+	return colors
+}
+
+var insertTask = tagsCTE("$2", "$7", "$8", "$16") + `INSERT INTO tasks (id, user_id, title, description, status,
+		priority, tags, tag_keys, due_date, reminder_time, is_recurring, recurrence, series_id, completed_at,
+		created_at, updated_at)
+	SELECT $1, $2, $3, $4, $5, $6, canon.names, $8, $9, $10, $11, $12, $13, $14, $15, $15 FROM canon
+	RETURNING ` + taskColumns
+
+// Create inserts t, assigning its id (and a series id when it recurs). With
+// idem set, a retry returns the first response as replay; concurrent retries
+// wait on the key's row and never create twice.
+func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out task.Task, replay []byte, err error) {
+	id, err := uuid.NewV7()
 	if err != nil {
-		return nil, err
+		return out, nil, err
 	}
-	names, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
-		var kv [2]string
-		return kv, r.Scan(&kv[0], &kv[1])
-	})
-	if err != nil {
-		return nil, err
+	t.ID = id.String()
+	if t.IsRecurring && t.SeriesID == nil {
+		sid := t.ID
+		t.SeriesID = &sid
 	}
-	byKey := make(map[string]string, len(names))
-	for _, kv := range names {
-		byKey[kv[0]] = kv[1]
-	}
-	out := make([]string, len(tags))
-	for i, k := range keys {
-		out[i] = tags[i]
-		if n, ok := byKey[k]; ok {
-			out[i] = n
+	keys := tagKeys(t.Tags)
+	insert := func(q pgx.Tx) error {
+		var row pgx.Row
+		args := []any{t.ID, t.UserID, t.Title, t.Description, t.Status, t.Priority.Rank(), t.Tags, keys,
+			t.DueDate, t.ReminderTime, t.IsRecurring, recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt,
+			t.CreatedAt, tagColors(keys)}
+		if q == nil {
+			row = s.pool.QueryRow(ctx, insertTask, args...)
+		} else {
+			row = q.QueryRow(ctx, insertTask, args...)
 		}
+		out, err = scanTask(row)
+		return err
 	}
-	return out, nil
+	if idem == nil {
+		return out, nil, dbErr(insert(nil)) // one statement: no transaction round trips
+	}
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
+			VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, t.UserID, idem.Key, idem.Hash)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var hash []byte
+			err := tx.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys
+				WHERE user_id = $1 AND key = $2`, t.UserID, idem.Key).Scan(&hash, &replay)
+			if err != nil {
+				return err
+			}
+			if string(hash) != string(idem.Hash) {
+				return fmt.Errorf("%w: Idempotency-Key was already used with a different request body", errs.ErrConflict)
+			}
+			return nil
+		}
+		if err := insert(tx); err != nil {
+			return err
+		}
+		body, _ := json.Marshal(out)
+		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
+			t.UserID, idem.Key, body)
+		return err
+	})
+	return out, replay, err
 }
 
 var palette = []string{"#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#4b5563"}
@@ -194,6 +189,11 @@ func (s *Store) Get(ctx context.Context, user, id string) (task.Task, error) {
 		user, id))
 	return t, dbErr(err)
 }
+
+var updateTask = tagsCTE("$1", "$7", "$8", "$16") + `UPDATE tasks SET title = $3, description = $4, status = $5,
+		priority = $6, tags = canon.names, tag_keys = $8, due_date = $9, reminder_time = $10, is_recurring = $11,
+		recurrence = $12, series_id = $13, completed_at = $14, updated_at = $15, version = version + 1
+	FROM canon WHERE user_id = $1 AND id = $2 RETURNING ` + taskColumns
 
 // Change is a pure step applied to a locked task: it returns the new state and
 // whether anything changed.
@@ -225,16 +225,11 @@ func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, chan
 			sid := next.ID
 			next.SeriesID = &sid
 		}
-		if next.Tags, err = canonicalTags(ctx, tx, user, next.Tags); err != nil {
-			return err
-		}
-		out, err = scanTask(tx.QueryRow(ctx, `UPDATE tasks SET title = $3, description = $4, status = $5,
-				priority = $6, tags = $7, tag_keys = $8, due_date = $9, reminder_time = $10, is_recurring = $11,
-				recurrence = $12, series_id = $13, completed_at = $14, updated_at = $15, version = version + 1
-			WHERE user_id = $1 AND id = $2 RETURNING `+taskColumns,
+		keys := tagKeys(next.Tags)
+		out, err = scanTask(tx.QueryRow(ctx, updateTask,
 			user, id, next.Title, next.Description, next.Status, next.Priority.Rank(), next.Tags,
-			tagKeys(next.Tags), next.DueDate, next.ReminderTime, next.IsRecurring, recurrenceJSON(next.Recurrence),
-			next.SeriesID, next.CompletedAt, next.UpdatedAt))
+			keys, next.DueDate, next.ReminderTime, next.IsRecurring, recurrenceJSON(next.Recurrence),
+			next.SeriesID, next.CompletedAt, next.UpdatedAt, tagColors(keys)))
 		changed = true
 		return err
 	})
