@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"net"
 	"strconv"
 
@@ -15,18 +14,17 @@ import (
 
 func main() {
 	var cfg gateway.Config
-	log := fn.NewLogger("gateway", "info")
+	err := envconfig.Process("", &cfg)
+	log := fn.NewLogger("gateway", cfg.LogLevel)
+	if err != nil {
+		fn.Exit(log, err)
+	}
 	ctx, stop := fn.SignalContext()
 	defer stop()
-	fn.Exit(log, func(ctx context.Context) error {
-		if err := envconfig.Process("", &cfg); err != nil {
-			return err
-		}
-		g, err := gateway.New(cfg.Upstreams, log)
-		if err != nil {
-			return err
-		}
-		srv := &fn.Server{Name: "gateway", Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Handler: g, Ready: g.Ready, Log: log}
-		return srv.Run(ctx)
-	}(ctx))
+	g, err := gateway.New(cfg.Upstreams, log)
+	if err != nil {
+		fn.Exit(log, err)
+	}
+	srv := &fn.Server{Name: "gateway", Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Handler: g, Ready: g.Ready, Log: log}
+	fn.Exit(log, srv.Run(ctx))
 }
