@@ -36,8 +36,11 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		cmd = args[0]
 	}
+	if cmd == "token" {
+		return token(args[1:])
+	}
 	var cfg devstack.Config
-	if err := envconfig.Process("", &cfg); err != nil && cmd != "token" {
+	if err := envconfig.Process("", &cfg); err != nil {
 		return err
 	}
 	if cfg.Secret == "" {
@@ -48,20 +51,27 @@ func run(ctx context.Context, args []string) error {
 		return devstack.New(cfg, fn.NewLogger("devstack", "info"), os.Stdout).Run(ctx)
 	case "migrate":
 		return store.Migrate(ctx, cfg.DatabaseURL)
-	case "token":
-		if len(args) != 2 || args[1] == "" {
-			return fmt.Errorf("usage: taskflow-dev token USER")
-		}
-		if len(cfg.Secret) < auth.MinSecretLen {
-			return fmt.Errorf("TASKFLOW_AUTH_SECRET must be at least %d bytes", auth.MinSecretLen)
-		}
-		tok, err := auth.Sign([]byte(cfg.Secret), args[1], time.Now(), 24*time.Hour)
-		if err != nil {
-			return err
-		}
-		fmt.Println(tok)
-		return nil
 	default:
 		return fmt.Errorf("unknown command %q: want run, token or migrate", cmd)
 	}
+}
+
+// token prints a 24-hour HS256 token for the user named in args.
+func token(args []string) error {
+	if len(args) != 1 || args[0] == "" {
+		return fmt.Errorf("usage: taskflow-dev token USER")
+	}
+	secret := os.Getenv("TASKFLOW_AUTH_SECRET")
+	if secret == "" {
+		secret = os.Getenv("BETTER_AUTH_SECRET")
+	}
+	if len(secret) < auth.MinSecretLen {
+		return fmt.Errorf("TASKFLOW_AUTH_SECRET must be at least %d bytes", auth.MinSecretLen)
+	}
+	tok, err := auth.Sign([]byte(secret), args[0], time.Now(), 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
 }
