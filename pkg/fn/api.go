@@ -17,6 +17,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/store"
 )
 
@@ -71,6 +72,7 @@ func run(ctx context.Context, name string, log *slog.Logger, routes Routes) erro
 		return err
 	}
 	defer st.Close()
+	st.Source = events.Source(name)
 	v, err := auth.NewVerifier(ctx, cfg.Config)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ func Delete(d *fn.Deps) []fn.Route {
 		if err != nil {
 			return err
 		}
-		if _, err := d.Store.Delete(r.Context(), user, id, ifMatch); err != nil {
+		if _, err := d.Store.Delete(r.Context(), user, id, ifMatch, d.Now().UTC()); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -16,11 +16,15 @@ import (
 
 	"github.com/taskflow/taskflow/migrations"
 	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/events"
 )
 
 // Store reads and writes TaskFlow's tables.
 type Store struct {
 	pool *pgxpool.Pool
+	// Source is the CloudEvents source of the events this store writes
+	// (events.Source of the function); set once at start.
+	Source string
 }
 
 // Open creates a pool for url. It does not connect until first use, so a
@@ -45,7 +49,7 @@ func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create pool: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, Source: events.Source("unknown")}, nil
 }
 
 // Close releases every connection.

@@ -75,7 +75,7 @@ func TestIsolationBetweenUsers(t *testing.T) {
 	if !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("bob updated: %v", err)
 	}
-	if _, err := st.Delete(ctx, "bob", a.ID, 0); !errors.Is(err, errs.ErrNotFound) {
+	if _, err := st.Delete(ctx, "bob", a.ID, 0, t0); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("bob deleted: %v", err)
 	}
 	items, _, err := st.List(ctx, "bob", task.ListQuery{Limit: 50, Sort: task.SortCreated})
@@ -111,7 +111,7 @@ func TestUpdateVersionAndPrecondition(t *testing.T) {
 	if err != nil || changed || same.Version != 2 {
 		t.Errorf("no-op update bumped the version: %+v %v", same, err)
 	}
-	if _, err := st.Delete(ctx, "alice", a.ID, 1); !errors.Is(err, errs.ErrPrecondition) {
+	if _, err := st.Delete(ctx, "alice", a.ID, 1, t0); !errors.Is(err, errs.ErrPrecondition) {
 		t.Errorf("stale delete: %v", err)
 	}
 	if _, err := st.Get(ctx, "alice", a.ID); err != nil {

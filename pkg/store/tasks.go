@@ -9,8 +9,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
@@ -51,6 +53,25 @@ func scanTask(row pgx.Row) (task.Task, error) {
 	return t, nil
 }
 
+// microseconds truncates t's times to PostgreSQL's precision.
+func microseconds(t task.Task) task.Task {
+	trunc := func(p *time.Time) *time.Time {
+		if p == nil {
+			return nil
+		}
+		v := p.Truncate(time.Microsecond)
+		return &v
+	}
+	t.DueDate, t.ReminderTime, t.CompletedAt = trunc(t.DueDate), trunc(t.ReminderTime), trunc(t.CompletedAt)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.Truncate(time.Microsecond), t.UpdatedAt.Truncate(time.Microsecond)
+	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
+		r := *t.Recurrence
+		r.EndDate = trunc(r.EndDate)
+		t.Recurrence = &r
+	}
+	return t
+}
+
 func utc(ts ...**time.Time) {
 	for _, p := range ts {
 		if *p != nil {
@@ -82,69 +103,97 @@ type Idempotency struct {
 	Hash []byte // of the request body: the same key with another body is a conflict
 }
 
-// tagsCTE records a task's tags ($tags names, $keys lower-cased, $colors) as
-// the user's tags and yields them, in order, as first spelled: "Work" stays
-// "Work" after someone writes "work". It is the WITH part of the statement
-// that writes the task, so a write is one round trip. A tag created by a
-// concurrent, not yet visible write keeps the spelling given here.
-func tagsCTE(user, tags, keys, colors string) string {
-	return `WITH input AS (
-		SELECT u.name, u.key, u.color, u.ord
-		FROM unnest(` + tags + `::text[], ` + keys + `::text[], ` + colors + `::text[]) WITH ORDINALITY AS u(name, key, color, ord)
-	), added AS (
-		INSERT INTO tags (user_id, key, name, color) SELECT ` + user + `, key, name, color FROM input
-		ON CONFLICT DO NOTHING RETURNING key, name
-	), canon AS (
-		SELECT coalesce(array_agg(coalesce(a.name, g.name, i.name) ORDER BY i.ord), '{}') AS names
-		FROM input i
-		LEFT JOIN added a ON a.key = i.key
-		LEFT JOIN tags g ON g.user_id = ` + user + ` AND g.key = i.key
-	) `
+// canonicalTags returns tags as the user first spelled them: "Work" stays
+// "Work" after someone writes "work". Tags new to the user keep the spelling
+// given; upsertTags records them with the write.
+func canonicalTags(ctx context.Context, q querier, user string, tags []string) ([]string, error) {
+	if len(tags) == 0 {
+		return []string{}, nil
+	}
+	keys := tagKeys(tags)
+	rows, err := q.Query(ctx, `SELECT key, name FROM tags WHERE user_id = $1 AND key = ANY($2)`, user, keys)
+	if err != nil {
+		return nil, err
+	}
+	names, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+		var kv [2]string
+		return kv, r.Scan(&kv[0], &kv[1])
+	})
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string]string, len(names))
+	for _, kv := range names {
+		byKey[kv[0]] = kv[1]
+	}
+	out := make([]string, len(tags))
+	for i, k := range keys {
+		out[i] = tags[i]
+		if n, ok := byKey[k]; ok {
+			out[i] = n
+		}
+	}
+	return out, nil
 }
 
-func tagColors(keys []string) []string {
-	colors := make([]string, len(keys))
-	for i, k := range keys {
-		colors[i] = tagColor(k)
+// querier is what pool and transaction have in common.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// upsertTags records a task's tags ($user, $tags, $colors) as the user's tags.
+func upsertTags(user, tags, colors string) string {
+	return `INSERT INTO tags (user_id, key, name, color)
+		SELECT ` + user + `, lower(u.name), u.name, u.color FROM unnest(` + tags + `::text[], ` + colors + `::text[]) AS u(name, color)
+		ON CONFLICT DO NOTHING`
+}
+
+func tagColors(tags []string) []string {
+	colors := make([]string, len(tags))
+	for i, t := range tags {
+		colors[i] = tagColor(task.TagKey(t))
 	}
 	return colors
 }
 
-var insertTask = tagsCTE("$2", "$7", "$8", "$16") + `INSERT INTO tasks (id, user_id, title, description, status,
-		priority, tags, tag_keys, due_date, reminder_time, is_recurring, recurrence, series_id, completed_at,
-		created_at, updated_at)
-	SELECT $1, $2, $3, $4, $5, $6, canon.names, $8, $9, $10, $11, $12, $13, $14, $15, $15 FROM canon
+// insertTask writes a task, its tags and its events in one statement: one
+// round trip, one implicit transaction.
+var insertTask = `WITH tags_added AS (` + upsertTags("$2", "$7", "$16") + `),
+	events_added AS (` + outboxCTE("$17") + `)
+	INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys, due_date,
+		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
 	RETURNING ` + taskColumns
 
-// Create inserts t, assigning its id (and a series id when it recurs). With
-// idem set, a retry returns the first response as replay; concurrent retries
-// wait on the key's row and never create twice.
+// Create inserts t with its task.created event, assigning its id (and a
+// series id when it recurs). With idem set, a retry returns the first
+// response as replay; concurrent retries wait on the key's row and never
+// create twice.
 func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out task.Task, replay []byte, err error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return out, nil, err
 	}
-	t.ID = id.String()
+	t.ID, t.Version = id.String(), 1
+	t = microseconds(t) // as PostgreSQL keeps them, so the event shows what GET shows
 	if t.IsRecurring && t.SeriesID == nil {
 		sid := t.ID
 		t.SeriesID = &sid
 	}
-	keys := tagKeys(t.Tags)
-	insert := func(q pgx.Tx) error {
-		var row pgx.Row
-		args := []any{t.ID, t.UserID, t.Title, t.Description, t.Status, t.Priority.Rank(), t.Tags, keys,
-			t.DueDate, t.ReminderTime, t.IsRecurring, recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt,
-			t.CreatedAt, tagColors(keys)}
-		if q == nil {
-			row = s.pool.QueryRow(ctx, insertTask, args...)
-		} else {
-			row = q.QueryRow(ctx, insertTask, args...)
+	insert := func(q querier) error {
+		if t.Tags, err = canonicalTags(ctx, q, t.UserID, t.Tags); err != nil {
+			return err
 		}
-		out, err = scanTask(row)
+		out, err = scanTask(q.QueryRow(ctx, insertTask, t.ID, t.UserID, t.Title, t.Description, t.Status,
+			t.Priority.Rank(), t.Tags, tagKeys(t.Tags), t.DueDate, t.ReminderTime, t.IsRecurring,
+			recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt, t.CreatedAt, tagColors(t.Tags),
+			outboxJSON(events.Created(s.Source, t))))
 		return err
 	}
 	if idem == nil {
-		return out, nil, dbErr(insert(nil)) // one statement: no transaction round trips
+		return out, nil, dbErr(insert(s.pool))
 	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
@@ -190,10 +239,11 @@ func (s *Store) Get(ctx context.Context, user, id string) (task.Task, error) {
 	return t, dbErr(err)
 }
 
-var updateTask = tagsCTE("$1", "$7", "$8", "$16") + `UPDATE tasks SET title = $3, description = $4, status = $5,
-		priority = $6, tags = canon.names, tag_keys = $8, due_date = $9, reminder_time = $10, is_recurring = $11,
-		recurrence = $12, series_id = $13, completed_at = $14, updated_at = $15, version = version + 1
-	FROM canon WHERE user_id = $1 AND id = $2 RETURNING ` + taskColumns
+var updateTask = `WITH tags_added AS (` + upsertTags("$1", "$7", "$16") + `)
+	UPDATE tasks SET title = $3, description = $4, status = $5, priority = $6, tags = $7, tag_keys = $8,
+		due_date = $9, reminder_time = $10, is_recurring = $11, recurrence = $12, series_id = $13,
+		completed_at = $14, updated_at = $15, version = version + 1
+	WHERE user_id = $1 AND id = $2 RETURNING ` + taskColumns
 
 // Change is a pure step applied to a locked task: it returns the new state and
 // whether anything changed.
@@ -225,28 +275,40 @@ func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, chan
 			sid := next.ID
 			next.SeriesID = &sid
 		}
-		keys := tagKeys(next.Tags)
+		if next.Tags, err = canonicalTags(ctx, tx, user, next.Tags); err != nil {
+			return err
+		}
 		out, err = scanTask(tx.QueryRow(ctx, updateTask,
 			user, id, next.Title, next.Description, next.Status, next.Priority.Rank(), next.Tags,
-			keys, next.DueDate, next.ReminderTime, next.IsRecurring, recurrenceJSON(next.Recurrence),
-			next.SeriesID, next.CompletedAt, next.UpdatedAt, tagColors(keys)))
+			tagKeys(next.Tags), next.DueDate, next.ReminderTime, next.IsRecurring, recurrenceJSON(next.Recurrence),
+			next.SeriesID, next.CompletedAt, next.UpdatedAt, tagColors(next.Tags)))
+		if err != nil {
+			return err
+		}
+		if err := writeEvents(ctx, tx, events.Changed(s.Source, cur, out)); err != nil {
+			return err
+		}
 		changed = true
 		return err
 	})
 	return out, changed, err
 }
 
-// Delete removes the user's task and returns it as it was.
-func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64) (task.Task, error) {
+// Delete removes the user's task with its task.deleted event and returns it
+// as it was.
+func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64, now time.Time) (task.Task, error) {
 	var out task.Task
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanTask(tx.QueryRow(ctx, `DELETE FROM tasks WHERE user_id = $1 AND id = $2
 			RETURNING `+taskColumns, user, id))
-		if err == nil && ifMatch > 0 && out.Version != ifMatch {
+		if err != nil {
+			return err
+		}
+		if ifMatch > 0 && out.Version != ifMatch {
 			return errs.ErrPrecondition
 		}
-		return err
+		return writeEvents(ctx, tx, events.Deleted(s.Source, out, now))
 	})
 	return out, err
 }

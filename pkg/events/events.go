@@ -1,0 +1,91 @@
+// Package events defines TaskFlow's CloudEvents (API.md §6): their types,
+// topics and versioned payloads, and the pure functions that derive the
+// events of a change from the task before and after it.
+package events
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+// Event types.
+const (
+	TaskCreated   = "dev.taskflow.task.created"
+	TaskUpdated   = "dev.taskflow.task.updated"
+	TaskCompleted = "dev.taskflow.task.completed"
+	TaskDeleted   = "dev.taskflow.task.deleted"
+	ReminderDue   = "dev.taskflow.reminder.due"
+	TaskCreate    = "dev.taskflow.task.create" // a command: another system asks for a task
+)
+
+// Topics and their partition counts.
+const (
+	TopicTaskEvents  = "task-events"
+	TopicReminders   = "reminders"
+	TopicTaskUpdates = "task-updates"
+)
+
+// Partitions is how many partitions each topic has.
+var Partitions = map[string]int32{TopicTaskEvents: 3, TopicReminders: 1, TopicTaskUpdates: 3}
+
+// Event is one CloudEvent as the outbox stores it.
+type Event struct {
+	ID      string          // unique, stable across redelivery
+	Type    string          // one of the constants above
+	Source  string          // the emitting function, "/taskflow/<name>"
+	Subject string          // the task id; also the Kafka key
+	Time    time.Time       // when the change committed
+	Data    json.RawMessage // the payload, JSON
+	Topics  []string        // where the relay publishes it
+}
+
+// TaskData is the payload of the task.* events (version 1).
+type TaskData struct {
+	Task     task.Task  `json:"task"`
+	Previous *task.Task `json:"previous,omitempty"`
+	UserID   string     `json:"user_id"`
+}
+
+// Source names a function as an event source.
+func Source(function string) string { return "/taskflow/" + function }
+
+func taskEvent(typ, source string, t task.Task, prev *task.Task, at time.Time) Event {
+	id, _ := uuid.NewV7()
+	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID})
+	return Event{ID: id.String(), Type: typ, Source: source, Subject: t.ID, Time: at.UTC(), Data: data,
+		Topics: []string{TopicTaskEvents, TopicTaskUpdates}}
+}
+
+// Created is the event of a new task.
+func Created(source string, t task.Task) []Event {
+	return []Event{taskEvent(TaskCreated, source, t, nil, t.CreatedAt)}
+}
+
+// Changed derives the events of a change from prev to next: task.completed
+// when it became completed, task.updated when anything else changed
+// (reopening included).
+func Changed(source string, prev, next task.Task) []Event {
+	var out []Event
+	becameDone := prev.Status != task.Completed && next.Status == task.Completed
+	rest := next
+	if becameDone {
+		rest.Status, rest.CompletedAt = prev.Status, prev.CompletedAt
+	}
+	if !rest.Equal(prev) {
+		p := prev
+		out = append(out, taskEvent(TaskUpdated, source, next, &p, next.UpdatedAt))
+	}
+	if becameDone {
+		out = append(out, taskEvent(TaskCompleted, source, next, nil, next.UpdatedAt))
+	}
+	return out
+}
+
+// Deleted is the event of a deleted task.
+func Deleted(source string, t task.Task, at time.Time) []Event {
+	return []Event{taskEvent(TaskDeleted, source, t, nil, at)}
+}

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/taskflow/taskflow/pkg/events"
+)
+
+// outboxCTE inserts the events passed as a JSON array in parameter param; it
+// is the WITH part of the statement that makes the change, so both commit
+// together.
+func outboxCTE(param string) string {
+	return `INSERT INTO outbox (event_id, type, source, subject, topics, time, data)
+		SELECT e.id, e.type, e.source, e.subject, e.topics, e.time, e.data
+		FROM jsonb_to_recordset(` + param + `::jsonb) AS e(id uuid, type text, source text, subject text,
+			topics text[], time timestamptz, data text)`
+}
+
+type outboxRow struct {
+	ID      string    `json:"id"`
+	Type    string    `json:"type"`
+	Source  string    `json:"source"`
+	Subject string    `json:"subject"`
+	Topics  []string  `json:"topics"`
+	Time    time.Time `json:"time"`
+	Data    string    `json:"data"`
+}
+
+// outboxJSON renders events as the JSON array outboxCTE reads.
+func outboxJSON(evs []events.Event) string {
+	rows := make([]outboxRow, len(evs))
+	for i, e := range evs {
+		rows[i] = outboxRow{e.ID, e.Type, e.Source, e.Subject, e.Topics, e.Time, string(e.Data)}
+	}
+	b, _ := json.Marshal(rows)
+	return string(b)
+}
+
+// writeEvents stores events in tx.
+func writeEvents(ctx context.Context, tx pgx.Tx, evs []events.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, outboxCTE("$1"), outboxJSON(evs))
+	return err
+}
+
+// Pending is an unsent outbox row.
+type Pending struct {
+	Seq int64
+	events.Event
+}
+
+// Unsent returns up to limit unsent events in sequence order.
+func (s *Store) Unsent(ctx context.Context, limit int) ([]Pending, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, event_id, type, source, subject, topics, time, data
+		FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pending, error) {
+		var p Pending
+		var data string
+		err := r.Scan(&p.Seq, &p.ID, &p.Type, &p.Source, &p.Subject, &p.Topics, &p.Time, &data)
+		p.Data = json.RawMessage(data)
+		p.Time = p.Time.UTC()
+		return p, err
+	})
+	return out, dbErr(err)
+}
+
+// MarkSent records that the events with these sequence numbers are in Kafka.
+func (s *Store) MarkSent(ctx context.Context, seqs []int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE outbox SET sent_at = clock_timestamp() WHERE seq = ANY($1)`, seqs)
+	return dbErr(err)
+}
+
+// PurgeSent deletes rows sent longer ago than age.
+func (s *Store) PurgeSent(ctx context.Context, age time.Duration) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM outbox WHERE sent_at < clock_timestamp() - make_interval(secs => $1)`, age.Seconds())
+	return tag.RowsAffected(), dbErr(err)
+}
+
+// Backlog counts unsent events and the age of the oldest.
+func (s *Store) Backlog(ctx context.Context) (int64, time.Duration, error) {
+	var n int64
+	var oldest *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT count(*), min(created_at) FROM outbox WHERE sent_at IS NULL`).Scan(&n, &oldest)
+	if err != nil || oldest == nil {
+		return n, 0, dbErr(err)
+	}
+	return n, time.Since(*oldest), nil
+}
