@@ -1,0 +1,36 @@
+package devstack
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/taskflow/taskflow/pkg/events"
+)
+
+// Kafka starts the embedded Kafka-protocol broker (franz-go's kfake) on addr
+// (a 127.0.0.1 port) with TaskFlow's topics. With dataDir set it keeps its
+// log there, so a restarted broker still has every record.
+func Kafka(addr, dataDir string) (*kfake.Cluster, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if host != "127.0.0.1" && host != "localhost" {
+		return nil, fmt.Errorf("the embedded broker listens on 127.0.0.1 only, not %s", host)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, err
+	}
+	opts := []kfake.Opt{kfake.Ports(port), kfake.ClusterID("taskflow-dev")}
+	for topic, n := range events.Partitions {
+		opts = append(opts, kfake.SeedTopics(n, topic))
+	}
+	if dataDir != "" {
+		opts = append(opts, kfake.DataDir(dataDir), kfake.SyncWrites())
+	}
+	return kfake.NewCluster(opts...)
+}
