@@ -75,6 +75,9 @@ func services(t *testing.T) map[string]*servingv1.Service {
 	return out
 }
 
+// alwaysOn are the Services that are not request-driven.
+var alwaysOn = map[string]bool{"relay": true}
+
 // TestServicesValidate applies Knative's own defaulting and validation; only
 // error-level findings fail (the security-context advice is a warning).
 func TestServicesValidate(t *testing.T) {
@@ -88,7 +91,12 @@ func TestServicesValidate(t *testing.T) {
 			t.Errorf("%s: namespace or part-of label missing", file)
 		}
 		tpl := svc.Spec.Template
-		if tpl.Annotations["autoscaling.knative.dev/min-scale"] != "0" {
+		minScale, maxScale := tpl.Annotations["autoscaling.knative.dev/min-scale"], tpl.Annotations["autoscaling.knative.dev/max-scale"]
+		if alwaysOn[svc.Name] {
+			if minScale != "1" || maxScale != "1" {
+				t.Errorf("%s: %s must run exactly one replica", file, svc.Name)
+			}
+		} else if minScale != "0" {
 			t.Errorf("%s: functions scale to zero", file)
 		}
 		c := tpl.Spec.Containers[0]

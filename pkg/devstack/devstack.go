@@ -26,6 +26,9 @@ type Config struct {
 	DatabaseURL string `envconfig:"DATABASE_URL" required:"true"`
 	Secret      string `envconfig:"TASKFLOW_AUTH_SECRET"`
 	JWKSURL     string `envconfig:"TASKFLOW_AUTH_JWKS_URL"`
+	KafkaAddr   string `envconfig:"TASKFLOW_KAFKA_ADDR" default:"127.0.0.1:9092"`
+	Brokers     string `envconfig:"KAFKA_BROKERS"` // an external cluster instead of the embedded broker
+	KafkaData   string `envconfig:"TASKFLOW_KAFKA_DATA" default:".cache/kafka"`
 	PortBase    int    `envconfig:"TASKFLOW_FUNCTION_PORT_BASE" default:"18100"`
 	BinDir      string `envconfig:"TASKFLOW_BIN_DIR" default:".cache/bin"`
 	Manifests   string `envconfig:"TASKFLOW_MANIFESTS" default:"knative"`
@@ -34,10 +37,11 @@ type Config struct {
 
 // Stack is a running local stack.
 type Stack struct {
-	cfg   Config
-	log   *slog.Logger
-	out   io.Writer
-	procs []*proc
+	cfg     Config
+	brokers string
+	log     *slog.Logger
+	out     io.Writer
+	procs   []*proc
 }
 
 // New prepares a stack; Run starts it.
@@ -61,9 +65,19 @@ func (s *Stack) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	brokers := s.cfg.Brokers
+	if brokers == "" {
+		cluster, err := Kafka(s.cfg.KafkaAddr, s.cfg.KafkaData)
+		if err != nil {
+			return fmt.Errorf("embedded kafka on %s: %w", s.cfg.KafkaAddr, err)
+		}
+		defer cluster.Close()
+		brokers = s.cfg.KafkaAddr
+	}
 	defer s.stop()
 	env := []string{"DATABASE_URL=" + s.cfg.DatabaseURL, "TASKFLOW_AUTH_SECRET=" + s.cfg.Secret,
-		"TASKFLOW_AUTH_JWKS_URL=" + s.cfg.JWKSURL, "LOG_LEVEL=" + s.cfg.LogLevel}
+		"TASKFLOW_AUTH_JWKS_URL=" + s.cfg.JWKSURL, "LOG_LEVEL=" + s.cfg.LogLevel, "KAFKA_BROKERS=" + brokers}
+	s.brokers = brokers
 	var upstreams []string
 	var gateway *Service
 	for i, svc := range services {
@@ -93,8 +107,12 @@ func (s *Stack) Run(ctx context.Context) error {
 }
 
 func (s *Stack) banner() {
-	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n",
-		s.cfg.APIAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL))
+	kafka := s.brokers + " (embedded; topics " + strings.Join(topicList(), ", ") + ")"
+	if s.cfg.Brokers != "" {
+		kafka = s.brokers + " (external)"
+	}
+	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n  kafka:      %s\n",
+		s.cfg.APIAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL), kafka)
 	if s.cfg.Secret != "" {
 		tok, err := auth.Sign([]byte(s.cfg.Secret), "dev-user", time.Now(), 24*time.Hour)
 		if err == nil {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
@@ -49,7 +51,8 @@ func TestStackEndToEnd(t *testing.T) {
 	}
 	secret := "e2e-secret-e2e-secret-e2e-secret-e2e"
 	cfg := Config{APIAddr: freeAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
-		PortBase: 20000 + rand.IntN(20000), BinDir: bin, Manifests: "../../knative", LogLevel: "warn"}
+		PortBase: 20000 + rand.IntN(20000), BinDir: bin, Manifests: "../../knative", LogLevel: "warn",
+		KafkaAddr: freeAddr(t), KafkaData: t.TempDir()}
 	out := &syncBuf{}
 	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), out)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -91,6 +94,22 @@ func TestStackEndToEnd(t *testing.T) {
 		t.Fatalf("get through the gateway: %v %v", res, err)
 	}
 	res.Body.Close()
+	// The create's event reaches task-events through the outbox and the relay.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.KafkaAddr), kgo.ConsumeTopics("task-events"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for end := time.Now().Add(20 * time.Second); key == "" && time.Now().Before(end); {
+		pctx, pcancel := context.WithTimeout(context.Background(), time.Second)
+		cl.PollFetches(pctx).EachRecord(func(r *kgo.Record) { key = string(r.Key) })
+		pcancel()
+	}
+	cl.Close()
+	if key != created["id"] {
+		t.Errorf("task-events has key %q, want the created task %v", key, created["id"])
+	}
 	res, err = http.Get(base + "/healthz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", res, err)

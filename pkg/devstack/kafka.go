@@ -3,6 +3,7 @@ package devstack
 import (
 	"fmt"
 	"net"
+	"sort"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -33,4 +34,14 @@ func Kafka(addr, dataDir string) (*kfake.Cluster, error) {
 		opts = append(opts, kfake.DataDir(dataDir), kfake.SyncWrites())
 	}
 	return kfake.NewCluster(opts...)
+}
+
+// topicList names the topics with their partition counts.
+func topicList() []string {
+	var out []string
+	for t, n := range events.Partitions {
+		out = append(out, fmt.Sprintf("%s/%d", t, n))
+	}
+	sort.Strings(out)
+	return out
 }

@@ -101,6 +101,9 @@ func (r *Relay) session(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN taskflow_outbox"); err != nil {
 		return err
 	}
+	if err := r.connect(); err != nil {
+		r.log.Warn("kafka not reachable yet", "error", err)
+	}
 	backoff := newBackoff()
 	lastPurge := time.Now()
 	for ctx.Err() == nil {
@@ -138,13 +141,8 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 	if err != nil || len(pending) == 0 {
 		return 0, err
 	}
-	if r.producer == nil {
-		p, err := sarama.NewSyncProducer(r.cfg.Brokers, kafka.ProducerConfig("taskflow-relay"))
-		if err != nil {
-			return 0, fmt.Errorf("connect to kafka %v: %w", r.cfg.Brokers, err)
-		}
-		r.producer = p
-		r.connected.Store(true)
+	if err := r.connect(); err != nil {
+		return 0, err
 	}
 	var msgs []*sarama.ProducerMessage
 	seqs := make([]int64, len(pending))
@@ -168,6 +166,20 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 	}
 	r.published.Add(int64(len(pending)))
 	return len(pending), nil
+}
+
+// connect creates the producer if there is none.
+func (r *Relay) connect() error {
+	if r.producer != nil {
+		return nil
+	}
+	p, err := sarama.NewSyncProducer(r.cfg.Brokers, kafka.ProducerConfig("taskflow-relay"))
+	if err != nil {
+		return fmt.Errorf("connect to kafka %v: %w", r.cfg.Brokers, err)
+	}
+	r.producer = p
+	r.connected.Store(true)
+	return nil
 }
 
 type backoff struct{ d time.Duration }
