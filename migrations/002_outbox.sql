@@ -1,5 +1,6 @@
 -- The transactional outbox: every write stores its CloudEvents here in the
--- same transaction; the relay publishes them to Kafka and marks them sent.
+-- same transaction; the relay publishes them to Kafka and, once every
+-- in-sync replica has acknowledged them, deletes them. Every row is unsent.
 CREATE TABLE outbox (
     seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_id   uuid NOT NULL UNIQUE,
@@ -9,13 +10,11 @@ CREATE TABLE outbox (
     topics     text[] NOT NULL,
     time       timestamptz NOT NULL,
     data       text NOT NULL,   -- the JSON payload, byte for byte as built
-    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    sent_at    timestamptz
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-
--- The relay reads unsent rows in sequence order. It never keeps a high-water
--- mark, so a row whose transaction committed after a later one is still read.
-CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
+-- The relay reads rows in sequence order (the primary key). It keeps no
+-- high-water mark, so a row whose transaction committed after a later one is
+-- still read.
 
 -- Wake the relay when a write commits (NOTIFY is delivered at commit).
 CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$

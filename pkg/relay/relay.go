@@ -105,7 +105,6 @@ func (r *Relay) session(ctx context.Context) error {
 		r.log.Warn("kafka not reachable yet", "error", err)
 	}
 	backoff := newBackoff()
-	lastPurge := time.Now()
 	for ctx.Err() == nil {
 		n, err := r.flush(ctx)
 		if err != nil {
@@ -114,12 +113,6 @@ func (r *Relay) session(ctx context.Context) error {
 			continue
 		}
 		backoff.reset()
-		if time.Since(lastPurge) > time.Minute {
-			if purged, err := r.st.PurgeSent(ctx, time.Hour); err == nil && purged > 0 {
-				r.log.Info("purged sent outbox rows", "rows", purged)
-			}
-			lastPurge = time.Now()
-		}
 		if n == r.cfg.Batch {
 			continue // more waiting
 		}

@@ -58,7 +58,7 @@ type Pending struct {
 // Unsent returns up to limit unsent events in sequence order.
 func (s *Store) Unsent(ctx context.Context, limit int) ([]Pending, error) {
 	rows, err := s.pool.Query(ctx, `SELECT seq, event_id, type, source, subject, topics, time, data
-		FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, limit)
+		FROM outbox ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -73,23 +73,18 @@ func (s *Store) Unsent(ctx context.Context, limit int) ([]Pending, error) {
 	return out, dbErr(err)
 }
 
-// MarkSent records that the events with these sequence numbers are in Kafka.
+// MarkSent records that the events with these sequence numbers are in Kafka
+// by deleting them: cheaper than keeping sent rows, and nothing reads them.
 func (s *Store) MarkSent(ctx context.Context, seqs []int64) error {
-	_, err := s.pool.Exec(ctx, `UPDATE outbox SET sent_at = clock_timestamp() WHERE seq = ANY($1)`, seqs)
+	_, err := s.pool.Exec(ctx, `DELETE FROM outbox WHERE seq = ANY($1)`, seqs)
 	return dbErr(err)
-}
-
-// PurgeSent deletes rows sent longer ago than age.
-func (s *Store) PurgeSent(ctx context.Context, age time.Duration) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM outbox WHERE sent_at < clock_timestamp() - make_interval(secs => $1)`, age.Seconds())
-	return tag.RowsAffected(), dbErr(err)
 }
 
 // Backlog counts unsent events and the age of the oldest.
 func (s *Store) Backlog(ctx context.Context) (int64, time.Duration, error) {
 	var n int64
 	var oldest *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT count(*), min(created_at) FROM outbox WHERE sent_at IS NULL`).Scan(&n, &oldest)
+	err := s.pool.QueryRow(ctx, `SELECT count(*), min(created_at) FROM outbox`).Scan(&n, &oldest)
 	if err != nil || oldest == nil {
 		return n, 0, dbErr(err)
 	}

@@ -5,6 +5,7 @@
 //	go run ./scripts/load create   -clients 32 -duration 20s
 //	go run ./scripts/load search   -clients 4 -requests 2000
 //	go run ./scripts/load filter   -clients 4 -requests 2000
+//	go run ./scripts/load events   -rate 500 -duration 60s -clients 16
 //	go run ./scripts/load startup  (ready time and idle RSS of every function)
 //
 // DATABASE_URL (seed) and TASKFLOW_AUTH_SECRET (requests) come from the
@@ -32,11 +33,12 @@ type options struct {
 	userTasks int
 	binDir    string
 	seed      uint64
+	rate      int
 }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|startup [flags]")
+		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|events|startup [flags]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
@@ -52,6 +54,7 @@ func main() {
 	fs.IntVar(&o.userTasks, "user-tasks", 100_000, "of which belong to -user")
 	fs.StringVar(&o.binDir, "bin", ".cache/bin", "where the built functions are (startup)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed of the data set and queries")
+	fs.IntVar(&o.rate, "rate", 100, "creates per second (events)")
 	_ = fs.Parse(os.Args[2:])
 	if err := loopbackOnly(o.api); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -68,6 +71,12 @@ func main() {
 		err = searches(ctx, o)
 	case "filter":
 		err = filters(ctx, o)
+	case "events":
+		if o.rate < 1 || o.rate > 5000 {
+			err = fmt.Errorf("-rate must be 1..5000")
+			break
+		}
+		err = eventLatency(ctx, o)
 	case "startup":
 		err = startup(ctx, o)
 	default:

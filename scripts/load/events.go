@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// eventLatency creates tasks at -rate per second for -duration and measures,
+// for each, the time from sending the create to its task.created record being
+// readable on task-events; every second it samples the outbox backlog.
+func eventLatency(ctx context.Context, o options) error {
+	tok, err := bearer(o)
+	if err != nil {
+		return err
+	}
+	brokers := env("KAFKA_BROKERS", env("TASKFLOW_KAFKA_ADDR", "127.0.0.1:9092"))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics("task-events"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	// Make sure the consumer has its end offsets before the first create.
+	warm, cancel := context.WithTimeout(ctx, 2*time.Second)
+	cl.PollFetches(warm)
+	cancel()
+
+	var mu sync.Mutex
+	sent := map[string]time.Time{}    // created, event not seen yet
+	arrived := map[string]time.Time{} // event seen before its create answered
+	var lat []time.Duration
+	seen := make(chan struct{})
+	go func() {
+		defer close(seen)
+		for {
+			fs := cl.PollFetches(ctx)
+			if fs.IsClientClosed() || ctx.Err() != nil {
+				return
+			}
+			now := time.Now()
+			fs.EachRecord(func(r *kgo.Record) {
+				mu.Lock()
+				if t, ok := sent[string(r.Key)]; ok {
+					lat = append(lat, now.Sub(t))
+					delete(sent, string(r.Key))
+				} else {
+					arrived[string(r.Key)] = now
+				}
+				mu.Unlock()
+			})
+		}
+	}()
+
+	db, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	var backlog []int64
+	c := client(options{clients: o.clients})
+	interval := time.Second / time.Duration(o.rate)
+	deadline := time.Now().Add(o.duration)
+	next := time.Now()
+	lastSample := time.Now()
+	errors := 0
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, o.clients)
+	for i := 0; time.Now().Before(deadline); i++ {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		next = next.Add(interval)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			body := fmt.Sprintf(`{"title":"event latency %d","tags":["load"]}`, i)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.api+"/api/tasks", bytes.NewBufferString(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", tok)
+			t0 := time.Now()
+			res, err := c.Do(req)
+			if err != nil {
+				mu.Lock()
+				errors++
+				mu.Unlock()
+				return
+			}
+			var created struct{ ID string }
+			_ = json.NewDecoder(res.Body).Decode(&created)
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			mu.Lock()
+			if res.StatusCode != http.StatusCreated {
+				errors++
+			} else if at, ok := arrived[created.ID]; ok {
+				lat = append(lat, at.Sub(t0))
+				delete(arrived, created.ID)
+			} else {
+				sent[created.ID] = t0
+			}
+			mu.Unlock()
+		})
+		if time.Since(lastSample) >= time.Second {
+			lastSample = time.Now()
+			var n int64
+			if err := db.QueryRow(ctx, "SELECT count(*) FROM outbox").Scan(&n); err == nil {
+				backlog = append(backlog, n)
+			}
+		}
+	}
+	wg.Wait()
+	time.Sleep(2 * time.Second) // the last events
+	cl.Close()
+	<-seen
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	fmt.Printf("events: rate=%d/s duration=%s created=%d received=%d missing=%d errors=%d create->event p50=%s p95=%s p99=%s max=%s\n",
+		o.rate, o.duration, len(lat)+len(sent), len(lat), len(sent), errors, ms(pct(.5)), ms(pct(.95)), ms(pct(.99)), ms(pct(1)))
+	fmt.Printf("outbox backlog per second: first=%v max=%d last=%v (samples %d)\n", first(backlog), slices.Max(append(backlog, 0)), last(backlog), len(backlog))
+	return nil
+}
+
+func first(s []int64) any {
+	if len(s) == 0 {
+		return "-"
+	}
+	return s[0]
+}
+
+func last(s []int64) any {
+	if len(s) == 0 {
+		return "-"
+	}
+	return s[len(s)-1]
+}
