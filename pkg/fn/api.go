@@ -54,32 +54,52 @@ type Deps struct {
 // Routes builds a function's routes from its dependencies.
 type Routes func(*Deps) []Route
 
+// Consumers builds a consumer function's event handlers by CloudEvent type.
+type Consumers func(*Deps) map[string]EventHandler
+
 // Main runs an API function: config, store, auth, routes, serve until SIGTERM.
 func Main(name string, routes Routes) {
+	serve(name, func(ctx context.Context, cfg Config, d *Deps) (http.Handler, error) {
+		v, err := auth.NewVerifier(ctx, cfg.Config)
+		if err != nil {
+			return nil, err
+		}
+		return API(v, d.Log, routes(d)), nil
+	})
+}
+
+// Consume runs a consumer function: CloudEvents from a Trigger, POSTed to /.
+func Consume(name string, consumers Consumers) {
+	serve(name, func(_ context.Context, _ Config, d *Deps) (http.Handler, error) {
+		return Events(d.Log, consumers(d)), nil
+	})
+}
+
+// serve owns what every function shares: config, logs, the store, signals
+// and the server's lifetime.
+func serve(name string, handler func(context.Context, Config, *Deps) (http.Handler, error)) {
 	log := NewLogger(name, os.Getenv("LOG_LEVEL"))
 	ctx, stop := SignalContext()
 	defer stop()
-	Exit(log, run(ctx, name, log, routes))
-}
-
-func run(ctx context.Context, name string, log *slog.Logger, routes Routes) error {
-	cfg, err := LoadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.MaxConns)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	st.Source = events.Source(name)
-	v, err := auth.NewVerifier(ctx, cfg.Config)
-	if err != nil {
-		return err
-	}
-	d := &Deps{Store: st, Log: log, Now: time.Now}
-	srv := &Server{Name: name, Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Handler: API(v, log, routes(d)), Ready: st.Ping, Log: log}
-	return srv.Run(ctx)
+	Exit(log, func() error {
+		cfg, err := LoadConfig()
+		if err != nil {
+			return err
+		}
+		st, err := store.Open(ctx, cfg.DatabaseURL, cfg.MaxConns)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		st.Source = events.Source(name)
+		d := &Deps{Store: st, Log: log, Now: time.Now}
+		h, err := handler(ctx, cfg, d)
+		if err != nil {
+			return err
+		}
+		srv := &Server{Name: name, Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Handler: h, Ready: st.Ping, Log: log}
+		return srv.Run(ctx)
+	}())
 }
 
 // API serves routes behind authentication. Both path styles reach the same

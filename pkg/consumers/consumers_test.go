@@ -1,0 +1,212 @@
+package consumers_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/taskflow/taskflow/pkg/consumers"
+	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/store/storetest"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type env struct {
+	t   *testing.T
+	st  *store.Store
+	url string
+	srv *httptest.Server
+}
+
+func newEnv(t *testing.T, c fn.Consumers) *env {
+	st, url := storetest.New(t)
+	st.Source = events.Source("test")
+	d := &fn.Deps{Store: st, Log: quiet, Now: time.Now}
+	srv := httptest.NewServer(fn.Events(quiet, c(d)))
+	t.Cleanup(srv.Close)
+	return &env{t: t, st: st, url: url, srv: srv}
+}
+
+// deliver posts e in binary (or structured) mode and returns the status.
+func (e *env) deliver(ev cloudevents.Event, structured bool) int {
+	e.t.Helper()
+	ctx := context.Background()
+	if structured {
+		ctx = binding.WithForceStructured(ctx)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.URL, nil)
+	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&ev), req); err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func (e *env) rows(sql string) int64 {
+	e.t.Helper()
+	c, err := pgx.Connect(context.Background(), e.url)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var n int64
+	if err := c.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// outboxEvents returns the CloudEvents the store's writes produced.
+func (e *env) outboxEvents() []cloudevents.Event {
+	e.t.Helper()
+	pending, err := e.st.Unsent(context.Background(), 1000)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []cloudevents.Event
+	for _, p := range pending {
+		ce, err := kafka.CloudEvent(p.Event)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, ce)
+	}
+	return out
+}
+
+func write(t *testing.T, st *store.Store) task.Task {
+	ctx := context.Background()
+	in, _, _ := task.ParseInput([]byte(`{"title":"audit me","priority":"low"}`))
+	tk, _ := task.New("alice", in, time.Now().UTC())
+	created, _, err := st.Create(ctx, tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	high := task.High
+	_, _, err = st.Update(ctx, "alice", created.ID, 0, func(cur task.Task) (task.Task, bool, error) {
+		return cur.Patch(task.Input{Priority: task.Opt[task.Priority]{Set: true, Value: &high}}, time.Now().UTC())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = st.Update(ctx, "alice", created.ID, 0, func(cur task.Task) (task.Task, bool, error) {
+		next, ch := cur.Complete(time.Now().UTC())
+		return next, ch, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
+}
+
+// TestAuditOncePerEvent: each event delivered three times, in both modes,
+// gives one audit row; the history lists them oldest first with changes.
+func TestAuditOncePerEvent(t *testing.T) {
+	e := newEnv(t, consumers.Audit)
+	created := write(t, e.st)
+	evs := e.outboxEvents()
+	if len(evs) != 3 {
+		t.Fatalf("%d events", len(evs))
+	}
+	for _, ev := range evs {
+		for i := range 3 {
+			if status := e.deliver(ev, i == 1); status != http.StatusAccepted {
+				t.Fatalf("delivery %d of %s: %d", i, ev.Type(), status)
+			}
+		}
+	}
+	if n := e.rows("SELECT count(*) FROM audit_events"); n != 3 {
+		t.Fatalf("%d audit rows for 3 events delivered 3 times", n)
+	}
+	h, err := e.st.History(context.Background(), "alice", created.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 3 || h[0].Type != events.TaskCreated || h[1].Type != events.TaskUpdated || h[2].Type != events.TaskCompleted {
+		t.Fatalf("history %+v", h)
+	}
+	if c := h[1].Changes["priority"]; string(c.From) != `"low"` || string(c.To) != `"high"` || len(h[1].Changes) != 1 {
+		t.Errorf("update changes %v", h[1].Changes)
+	}
+	if c := h[2].Changes["status"]; string(c.To) != `"completed"` {
+		t.Errorf("complete changes %v", h[2].Changes)
+	}
+	if h[0].Changes["title"].To == nil || h[0].Changes["description"].To != nil {
+		t.Errorf("create changes %v", h[0].Changes)
+	}
+	if _, err := e.st.History(context.Background(), "bob", created.ID, 100); err == nil {
+		t.Error("bob read alice's history")
+	}
+}
+
+// TestBadEventsAre4xx: what can never succeed is refused without a retry and
+// stores nothing.
+func TestBadEventsAre4xx(t *testing.T) {
+	e := newEnv(t, consumers.Audit)
+	post := func(body string, headers map[string]string) int {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL, bytes.NewBufferString(body))
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	binary := func(typ string) map[string]string {
+		return map[string]string{"Ce-Id": "x1", "Ce-Source": "/test", "Ce-Specversion": "1.0", "Ce-Type": typ, "Content-Type": "application/json"}
+	}
+	cases := map[string]int{
+		"not a cloudevent":  post(`{"hello":1}`, map[string]string{"Content-Type": "application/json"}),
+		"structured broken": post(`{"specversion":"1.0",`, map[string]string{"Content-Type": "application/cloudevents+json"}),
+		"missing id":        post(`{}`, map[string]string{"Ce-Source": "/t", "Ce-Specversion": "1.0", "Ce-Type": events.TaskCreated}),
+		"unknown type":      post(`{}`, binary("dev.taskflow.other")),
+		"bad payload":       post(`[1,2]`, binary(events.TaskCreated)),
+		"no user":           post(`{"task":{"id":"0193f0c2-0000-7000-8000-000000000000"}}`, binary(events.TaskCreated)),
+	}
+	for name, status := range cases {
+		if status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", name, status)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL, nil)
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d", res.StatusCode)
+	}
+	if n := e.rows("SELECT count(*) FROM audit_events"); n != 0 {
+		t.Errorf("bad events stored %d rows", n)
+	}
+}
+
+// TestTransientFailureIs5xx: with the database gone, the consumer answers
+// 5xx so that the Trigger retries.
+func TestTransientFailureIs5xx(t *testing.T) {
+	e := newEnv(t, consumers.Audit)
+	write(t, e.st)
+	ev := e.outboxEvents()[0]
+	e.st.Close()
+	if status := e.deliver(ev, false); status < 500 {
+		t.Errorf("database down answered %d", status)
+	}
+}
