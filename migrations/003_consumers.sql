@@ -18,3 +18,14 @@ CREATE TABLE audit_events (
     recorded_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX audit_events_task ON audit_events (user_id, task_id, time, event_id);
+
+-- Events that exhausted their retries: kept for an operator to inspect and replay.
+CREATE TABLE dead_letters (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id    text NOT NULL,
+    source      text NOT NULL,
+    type        text NOT NULL,
+    event       jsonb NOT NULL, -- the whole CloudEvent, structured
+    received_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (source, event_id)
+);

@@ -210,3 +210,59 @@ func TestTransientFailureIs5xx(t *testing.T) {
 		t.Errorf("database down answered %d", status)
 	}
 }
+
+func command(id, data string) cloudevents.Event {
+	ev := cloudevents.New()
+	ev.SetID(id)
+	ev.SetSource("/crm")
+	ev.SetType(events.TaskCreate)
+	_ = ev.SetData("application/json", []byte(data))
+	return ev
+}
+
+// TestCommandEventCreatesOnce: the same source and id create one task; other
+// data under the same id, bad data and a missing user are refused with 400.
+func TestCommandEventCreatesOnce(t *testing.T) {
+	e := newEnv(t, consumers.CreateCommand)
+	ok := command("c-1", `{"user_id":"alice","task":{"title":"From the CRM","priority":"high"}}`)
+	for i := range 3 {
+		if status := e.deliver(ok, i == 2); status != http.StatusAccepted {
+			t.Fatalf("delivery %d: %d", i, status)
+		}
+	}
+	if n := e.rows("SELECT count(*) FROM tasks WHERE user_id = 'alice' AND title = 'From the CRM' AND priority = 2"); n != 1 {
+		t.Fatalf("%d tasks from one command delivered 3 times", n)
+	}
+	bad := map[string]cloudevents.Event{
+		"same id, other data": command("c-1", `{"user_id":"alice","task":{"title":"Other"}}`),
+		"no user":             command("c-2", `{"task":{"title":"x"}}`),
+		"invalid task":        command("c-3", `{"user_id":"bob","task":{"title":"","priority":"x"}}`),
+		"unknown field":       command("c-4", `{"user_id":"bob","task":{"title":"x"},"admin":true}`),
+		"not an object":       command("c-5", `[]`),
+	}
+	for name, ev := range bad {
+		if status := e.deliver(ev, false); status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", name, status)
+		}
+	}
+	if n := e.rows("SELECT count(*) FROM tasks"); n != 1 {
+		t.Errorf("refused commands stored tasks: %d", n)
+	}
+	if n := e.rows("SELECT count(*) FROM outbox WHERE type = 'dev.taskflow.task.created'"); n != 1 {
+		t.Errorf("%d task.created events", n)
+	}
+}
+
+func TestDeadLetterKeepsAnyEventOnce(t *testing.T) {
+	e := newEnv(t, consumers.DeadLetter)
+	ev := command("d-1", `{"whatever":1}`)
+	ev.SetType("dev.taskflow.something.else")
+	for range 2 {
+		if status := e.deliver(ev, false); status != http.StatusAccepted {
+			t.Fatalf("status %d", status)
+		}
+	}
+	if n := e.rows("SELECT count(*) FROM dead_letters WHERE event_id = 'd-1' AND source = '/crm'"); n != 1 {
+		t.Errorf("%d dead letters", n)
+	}
+}

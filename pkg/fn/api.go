@@ -58,20 +58,39 @@ type Routes func(*Deps) []Route
 type Consumers func(*Deps) map[string]EventHandler
 
 // Main runs an API function: config, store, auth, routes, serve until SIGTERM.
-func Main(name string, routes Routes) {
-	serve(name, func(ctx context.Context, cfg Config, d *Deps) (http.Handler, error) {
-		v, err := auth.NewVerifier(ctx, cfg.Config)
-		if err != nil {
-			return nil, err
-		}
-		return API(v, d.Log, routes(d)), nil
-	})
-}
+func Main(name string, routes Routes) { Serve(name, routes, nil) }
 
 // Consume runs a consumer function: CloudEvents from a Trigger, POSTed to /.
-func Consume(name string, consumers Consumers) {
-	serve(name, func(_ context.Context, _ Config, d *Deps) (http.Handler, error) {
-		return Events(d.Log, consumers(d)), nil
+func Consume(name string, consumers Consumers) { Serve(name, nil, consumers) }
+
+// Serve runs a function that serves API routes, consumes CloudEvents POSTed
+// to /, or both (create takes command events too).
+func Serve(name string, routes Routes, consumers Consumers) {
+	serve(name, func(ctx context.Context, cfg Config, d *Deps) (http.Handler, error) {
+		var api, evs http.Handler
+		if routes != nil {
+			v, err := auth.NewVerifier(ctx, cfg.Config)
+			if err != nil {
+				return nil, err
+			}
+			api = API(v, d.Log, routes(d))
+		}
+		if consumers != nil {
+			evs = Events(d.Log, consumers(d))
+		}
+		switch {
+		case api == nil:
+			return evs, nil
+		case evs == nil:
+			return api, nil
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/" {
+				evs.ServeHTTP(w, r)
+				return
+			}
+			api.ServeHTTP(w, r)
+		}), nil
 	})
 }
 

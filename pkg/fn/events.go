@@ -13,6 +13,9 @@ import (
 	"github.com/taskflow/taskflow/pkg/errs"
 )
 
+// AnyType registers a handler for every event type without its own.
+const AnyType = "*"
+
 // EventHandler processes one CloudEvent. It returns nil when the event's
 // effect is done (or was done before: redeliveries are normal), an
 // *errs.Invalid when the event can never succeed, and anything else when a
@@ -46,6 +49,9 @@ func Events(log *slog.Logger, handlers map[string]EventHandler) http.Handler {
 			return
 		}
 		h, ok := handlers[e.Type()]
+		if !ok {
+			h, ok = handlers[AnyType]
+		}
 		if !ok {
 			WriteError(w, r, log, errs.Invalidf(fmt.Sprintf("event type %q is not handled here", e.Type())))
 			return

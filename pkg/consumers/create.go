@@ -1,0 +1,56 @@
+package consumers
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+// CreateCommand creates a task from a dev.taskflow.task.create event posted
+// to the Broker by another system: data {"user_id": ..., "task": {create body}}.
+// The same source and id twice create one task. The Broker ingress is the
+// trust boundary, so the user id is taken as given here.
+func CreateCommand(d *fn.Deps) map[string]fn.EventHandler {
+	return map[string]fn.EventHandler{events.TaskCreate: func(ctx context.Context, e cloudevents.Event) error {
+		var cmd struct {
+			UserID string          `json:"user_id"`
+			Task   json.RawMessage `json:"task"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(e.Data()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cmd); err != nil {
+			return errs.Invalidf("command data must be {\"user_id\": ..., \"task\": {...}}: " + err.Error())
+		}
+		if cmd.UserID == "" || len(cmd.UserID) > 255 {
+			return errs.InvalidField("user_id", "is required (at most 255 characters)")
+		}
+		in, ok, perr := task.ParseInput(cmd.Task)
+		if !ok {
+			return perr
+		}
+		t, err := task.New(cmd.UserID, in, d.Now().UTC().Truncate(time.Microsecond))
+		if err := errs.Merge(perr, err); err != nil {
+			return err
+		}
+		key := sha256.Sum256([]byte(e.Source() + "\x00" + e.ID()))
+		body := sha256.Sum256(cmd.Task)
+		_, _, err = d.Store.Create(ctx, t, &store.Idempotency{Key: "event:" + hex.EncodeToString(key[:]), Hash: body[:]})
+		if errors.Is(err, errs.ErrConflict) {
+			// Retrying cannot help, and Knative would retry a 409.
+			return errs.Invalidf("this event source and id were already used with other data")
+		}
+		return err
+	}}
+}
