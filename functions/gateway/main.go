@@ -25,6 +25,9 @@ func main() {
 	if err != nil {
 		fn.Exit(log, err)
 	}
+	for _, u := range cfg.HealthURLs {
+		g.CheckURL(u)
+	}
 	srv := &fn.Server{Name: "gateway", Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Handler: g, Ready: g.Ready, Log: log}
 	fn.Exit(log, srv.Run(ctx))
 }

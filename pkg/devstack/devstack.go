@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/taskflow/taskflow/pkg/auth"
+	"github.com/taskflow/taskflow/pkg/broker"
+	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/store"
 )
 
@@ -32,6 +34,8 @@ type Config struct {
 	PortBase    int    `envconfig:"TASKFLOW_FUNCTION_PORT_BASE" default:"18100"`
 	BinDir      string `envconfig:"TASKFLOW_BIN_DIR" default:".cache/bin"`
 	Manifests   string `envconfig:"TASKFLOW_MANIFESTS" default:"knative"`
+	Triggers    string `envconfig:"TASKFLOW_TRIGGERS" default:"triggers"`
+	BrokerAddr  string `envconfig:"TASKFLOW_BROKER_ADDR" default:"127.0.0.1:8081"`
 	LogLevel    string `envconfig:"LOG_LEVEL" default:"warn"`
 }
 
@@ -67,7 +71,7 @@ func (s *Stack) Run(ctx context.Context) error {
 	}
 	brokers := s.cfg.Brokers
 	if brokers == "" {
-		cluster, err := Kafka(s.cfg.KafkaAddr, s.cfg.KafkaData)
+		cluster, err := kafka.Embedded(s.cfg.KafkaAddr, s.cfg.KafkaData)
 		if err != nil {
 			return fmt.Errorf("embedded kafka on %s: %w", s.cfg.KafkaAddr, err)
 		}
@@ -94,7 +98,12 @@ func (s *Stack) Run(ctx context.Context) error {
 	if gateway == nil {
 		return fmt.Errorf("%s has no gateway Service", s.cfg.Manifests)
 	}
-	genv := append(env, "TASKFLOW_UPSTREAMS="+strings.Join(upstreams, ","))
+	brokerErr, err := s.startBroker(ctx, strings.Split(brokers, ","), upstreams)
+	if err != nil {
+		return err
+	}
+	genv := append(env, "TASKFLOW_UPSTREAMS="+strings.Join(upstreams, ","),
+		"TASKFLOW_HEALTH_URLS=http://"+s.cfg.BrokerAddr+"/readyz")
 	if err := s.start(ctx, *gateway, s.cfg.APIAddr, genv); err != nil {
 		return err
 	}
@@ -102,17 +111,43 @@ func (s *Stack) Run(ctx context.Context) error {
 		return err
 	}
 	s.banner()
-	<-ctx.Done()
-	return nil
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-brokerErr:
+		return fmt.Errorf("local broker: %w", err)
+	}
+}
+
+// startBroker runs the KafkaSources, Triggers and Broker ingress of the
+// manifests, delivering to the function processes.
+func (s *Stack) startBroker(ctx context.Context, brokers, upstreams []string) (<-chan error, error) {
+	m, err := broker.Load(s.cfg.Manifests, s.cfg.Triggers)
+	if err != nil {
+		return nil, err
+	}
+	urls := map[string]string{}
+	for _, u := range upstreams {
+		name, url, _ := strings.Cut(u, "=")
+		urls[name] = url
+	}
+	b := &broker.Broker{Manifests: m, Brokers: brokers, Log: s.log, IngressAddr: s.cfg.BrokerAddr,
+		Resolve: func(svc string) (string, bool) { u, ok := urls[svc]; return u, ok }}
+	errc := make(chan error, 1)
+	go func() { errc <- b.Run(ctx) }()
+	if err := waitReady(ctx, "http://"+s.cfg.BrokerAddr+"/readyz", 30*time.Second); err != nil {
+		return nil, err
+	}
+	return errc, nil
 }
 
 func (s *Stack) banner() {
-	kafka := s.brokers + " (embedded; topics " + strings.Join(topicList(), ", ") + ")"
+	kafka := s.brokers + " (embedded; topics " + strings.Join(kafka.TopicList(), ", ") + ")"
 	if s.cfg.Brokers != "" {
 		kafka = s.brokers + " (external)"
 	}
-	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n  kafka:      %s\n",
-		s.cfg.APIAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL), kafka)
+	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  broker:     http://%s  (POST CloudEvents)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n  kafka:      %s\n",
+		s.cfg.APIAddr, s.cfg.BrokerAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL), kafka)
 	if s.cfg.Secret != "" {
 		tok, err := auth.Sign([]byte(s.cfg.Secret), "dev-user", time.Now(), 24*time.Hour)
 		if err == nil {

@@ -52,7 +52,7 @@ func TestStackEndToEnd(t *testing.T) {
 	secret := "e2e-secret-e2e-secret-e2e-secret-e2e"
 	cfg := Config{APIAddr: freeAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
 		PortBase: 20000 + rand.IntN(20000), BinDir: bin, Manifests: "../../knative", LogLevel: "warn",
-		KafkaAddr: freeAddr(t), KafkaData: t.TempDir()}
+		KafkaAddr: freeAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: freeAddr(t)}
 	out := &syncBuf{}
 	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), out)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -109,6 +109,45 @@ func TestStackEndToEnd(t *testing.T) {
 	cl.Close()
 	if key != created["id"] {
 		t.Errorf("task-events has key %q, want the created task %v", key, created["id"])
+	}
+	// The event reaches audit through the local Broker: the history shows it.
+	get := func(path string) (int, map[string]any) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, body
+	}
+	var history map[string]any
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if status, body := get(fmt.Sprintf("/api/tasks/%s/history", created["id"])); status == 200 {
+			history = body
+			break
+		}
+	}
+	if items, _ := history["items"].([]any); len(items) != 1 || items[0].(map[string]any)["type"] != "dev.taskflow.task.created" {
+		t.Errorf("history through the broker: %v", history)
+	}
+	// Another system creates a task by posting a command event to the ingress.
+	cmd, _ := http.NewRequest("POST", "http://"+cfg.BrokerAddr, strings.NewReader(
+		`{"specversion":"1.0","id":"cmd-1","source":"/crm","type":"dev.taskflow.task.create","data":{"user_id":"e2e","task":{"title":"from the crm"}}}`))
+	cmd.Header.Set("Content-Type", "application/cloudevents+json")
+	if res, err := http.DefaultClient.Do(cmd); err != nil || res.StatusCode != 202 {
+		t.Fatalf("command event: %v %v", res, err)
+	}
+	found := false
+	for end := time.Now().Add(20 * time.Second); !found && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		_, body := get("/api/tasks/search?q=crm")
+		items, _ := body["items"].([]any)
+		found = len(items) == 1
+	}
+	if !found {
+		t.Error("the command event's task never appeared")
 	}
 	res, err = http.Get(base + "/healthz")
 	if err != nil || res.StatusCode != 200 {

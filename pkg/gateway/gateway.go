@@ -27,7 +27,9 @@ type Config struct {
 	Port      int      `envconfig:"PORT" default:"8080"`
 	Host      string   `envconfig:"TASKFLOW_LISTEN_HOST"`
 	Upstreams []string `envconfig:"TASKFLOW_UPSTREAMS" required:"true"`
-	LogLevel  string   `envconfig:"LOG_LEVEL" default:"info"`
+	// HealthURLs are further readiness endpoints /healthz includes (the broker).
+	HealthURLs []string `envconfig:"TASKFLOW_HEALTH_URLS"`
+	LogLevel   string   `envconfig:"LOG_LEVEL" default:"info"`
 }
 
 // Gateway proxies API requests to functions.
@@ -48,14 +50,6 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{upstreams: map[string]*url.URL{}, proxies: map[string]*httputil.ReverseProxy{}, log: log,
 		owner:  map[string]string{},
 		Checks: map[string]func(context.Context) error{}}
-	for _, kv := range upstreams {
-		name, raw, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		u, err := url.Parse(raw)
-		if !ok || err != nil || u.Scheme == "" || u.Host == "" {
-			return nil, fmt.Errorf("upstream %q: want name=http://host:port", kv)
-		}
-		g.upstreams[name] = u
-	}
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        1024,
@@ -63,6 +57,15 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	g.client = &http.Client{Transport: transport, Timeout: 2 * time.Second}
+	for _, kv := range upstreams {
+		name, raw, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		u, err := url.Parse(raw)
+		if !ok || err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("upstream %q: want name=http://host:port", kv)
+		}
+		g.upstreams[name] = u
+		g.checkURL(name, u.JoinPath("/readyz").String())
+	}
 	var routes []fn.Route
 	names := make([]string, 0, len(handlers.Functions))
 	for name := range handlers.Functions {
@@ -106,7 +109,26 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.proxies[g.owner[route.Method+" "+route.Pattern]].ServeHTTP(w, r)
 }
 
-// Ready checks every function's /readyz and every extra check, concurrently.
+// CheckURL adds a readiness endpoint that must answer 200.
+func (g *Gateway) CheckURL(url string) { g.checkURL(url, url) }
+
+func (g *Gateway) checkURL(name, url string) {
+	g.Checks[name] = func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := g.client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("answered %d", resp.StatusCode)
+		}
+		return nil
+	}
+}
+
+// Ready runs every readiness check (each function's /readyz and any extra
+// URL) concurrently.
 func (g *Gateway) Ready(ctx context.Context) error {
 	var (
 		mu       sync.Mutex
@@ -117,20 +139,6 @@ func (g *Gateway) Ready(ctx context.Context) error {
 		mu.Lock()
 		failures = append(failures, name+": "+err.Error())
 		mu.Unlock()
-	}
-	for name, u := range g.upstreams {
-		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("/readyz").String(), nil)
-			resp, err := g.client.Do(req)
-			if err != nil {
-				fail(name, err)
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				fail(name, fmt.Errorf("readyz answered %d", resp.StatusCode))
-			}
-		})
 	}
 	for name, check := range g.Checks {
 		wg.Go(func() {

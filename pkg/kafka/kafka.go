@@ -16,6 +16,10 @@ import (
 	"github.com/taskflow/taskflow/pkg/events"
 )
 
+// BrokerTopic is where the local Broker keeps the events posted to its
+// ingress until they are dispatched, as Knative's Kafka broker does.
+const BrokerTopic = "knative-broker-taskflow"
+
 // Version is the Kafka protocol version TaskFlow speaks.
 var Version = sarama.V3_6_0_0
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 	"github.com/taskflow/taskflow/pkg/task"
@@ -107,7 +107,7 @@ func TestKafkaDownThenUp(t *testing.T) {
 	if n, _, _ := st.Backlog(ctx); n != 1000 {
 		t.Fatalf("backlog %d with Kafka down, want 1000", n)
 	}
-	cluster, err := devstack.Kafka(addr, "")
+	cluster, err := kafka.Embedded(addr, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestKafkaDownThenUp(t *testing.T) {
 func TestConcurrentWritersNothingSkipped(t *testing.T) {
 	st, url := storetest.New(t)
 	addr := freeAddr(t)
-	cluster, err := devstack.Kafka(addr, "")
+	cluster, err := kafka.Embedded(addr, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package devstack
+package kafka
 
 import (
 	"fmt"
@@ -11,10 +11,10 @@ import (
 	"github.com/taskflow/taskflow/pkg/events"
 )
 
-// Kafka starts the embedded Kafka-protocol broker (franz-go's kfake) on addr
+// Embedded starts the embedded Kafka-protocol broker (franz-go's kfake) on addr
 // (a 127.0.0.1 port) with TaskFlow's topics. With dataDir set it keeps its
 // log there, so a restarted broker still has every record.
-func Kafka(addr, dataDir string) (*kfake.Cluster, error) {
+func Embedded(addr, dataDir string) (*kfake.Cluster, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -30,14 +30,15 @@ func Kafka(addr, dataDir string) (*kfake.Cluster, error) {
 	for topic, n := range events.Partitions {
 		opts = append(opts, kfake.SeedTopics(n, topic))
 	}
+	opts = append(opts, kfake.SeedTopics(3, BrokerTopic))
 	if dataDir != "" {
 		opts = append(opts, kfake.DataDir(dataDir), kfake.SyncWrites())
 	}
 	return kfake.NewCluster(opts...)
 }
 
-// topicList names the topics with their partition counts.
-func topicList() []string {
+// TopicList names the topics with their partition counts.
+func TopicList() []string {
 	var out []string
 	for t, n := range events.Partitions {
 		out = append(out, fmt.Sprintf("%s/%d", t, n))

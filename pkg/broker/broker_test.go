@@ -1,0 +1,237 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskflow/taskflow/pkg/kafka"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestLoadsTheRealManifests(t *testing.T) {
+	m, err := Load("../../knative", "../../triggers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Sources) < 2 || len(m.Triggers) < 5 {
+		t.Fatalf("sources %v triggers %v", m.Sources, m.Triggers)
+	}
+	for _, tr := range m.Triggers {
+		if tr.Delivery.DeadLetter != "deadletter" || tr.Delivery.Retry != 10 || tr.Delivery.Backoff != 200*time.Millisecond || tr.Delivery.Linear {
+			t.Errorf("trigger %s delivery %+v", tr.Name, tr.Delivery)
+		}
+	}
+	for _, bad := range []string{"soon", "PT", "P1D", "PT-1S"} {
+		if _, err := isoDuration(bad); err == nil {
+			t.Errorf("isoDuration(%q) accepted", bad)
+		}
+	}
+	if d, _ := isoDuration("PT1M30.5S"); d != 90*time.Second+500*time.Millisecond {
+		t.Errorf("PT1M30.5S = %s", d)
+	}
+}
+
+// subscriber records what it receives and answers what status says.
+type subscriber struct {
+	mu     sync.Mutex
+	got    []cloudevents.Event
+	status func(n int) int
+	srv    *httptest.Server
+}
+
+func newSubscriber(t *testing.T, status func(n int) int) *subscriber {
+	s := &subscriber{status: status}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := cloudevents.New(), error(nil)
+		ev, err := cehttpToEvent(r)
+		if err == nil {
+			e = *ev
+		}
+		s.mu.Lock()
+		s.got = append(s.got, e)
+		n := len(s.got)
+		s.mu.Unlock()
+		w.WriteHeader(s.status(n))
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *subscriber) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.got) }
+
+func cehttpToEvent(r *http.Request) (*cloudevents.Event, error) {
+	return cehttp.NewEventFromHTTPRequest(r)
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func event(id, typ string) cloudevents.Event {
+	e := cloudevents.New()
+	e.SetID(id)
+	e.SetType(typ)
+	e.SetSource("/test")
+	e.SetSubject("task-" + id)
+	_ = e.SetData("application/json", []byte(`{"n":1}`))
+	return e
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); !cond(); {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRetriesDeadLettersAndIngress(t *testing.T) {
+	kafkaAddr := freeAddr(t)
+	cluster, err := kafka.Embedded(kafkaAddr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	flaky := newSubscriber(t, func(n int) int { // fails twice, then takes it
+		if n <= 2 {
+			return 503
+		}
+		return 202
+	})
+	refuses := newSubscriber(t, func(int) int { return 400 })
+	dls := newSubscriber(t, func(int) int { return 200 })
+	urls := map[string]string{"flaky": flaky.srv.URL, "refuses": refuses.srv.URL, "dls": dls.srv.URL}
+	del := Delivery{Retry: 3, Backoff: 10 * time.Millisecond, DeadLetter: "dls"}
+	b := &Broker{
+		Manifests: Manifests{
+			Sources: []Source{{Name: "te", Topics: []string{"task-events"}, ConsumerGroup: "test-te"}},
+			Triggers: []Trigger{
+				{Name: "to-flaky", Type: "dev.taskflow.x", Subscriber: "flaky", Delivery: del},
+				{Name: "to-refuses", Type: "dev.taskflow.y", Subscriber: "refuses", Delivery: del},
+			},
+		},
+		Brokers:     []string{kafkaAddr},
+		Resolve:     func(s string) (string, bool) { u, ok := urls[s]; return u, ok },
+		Log:         quiet,
+		IngressAddr: freeAddr(t),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, e := range []cloudevents.Event{event("1", "dev.taskflow.x"), event("2", "dev.taskflow.y"), event("3", "dev.taskflow.z")} {
+		rec, err := toRecord(context.Background(), "task-events", e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "flaky to take the event on its third try", func() bool { return flaky.count() == 3 })
+	eventually(t, "the refused event in the dead-letter sink", func() bool { return dls.count() == 1 })
+	time.Sleep(200 * time.Millisecond)
+	if refuses.count() != 1 {
+		t.Errorf("a 400 was retried: %d deliveries", refuses.count())
+	}
+	if d := dls.got[0]; d.ID() != "2" || d.Extensions()["knativeerrorcode"] != "400" || d.Extensions()["knativeerrordest"] != "refuses" {
+		t.Errorf("dead letter %v", d)
+	}
+	if flaky.count() != 3 || dls.count() != 1 {
+		t.Errorf("unmatched event delivered somewhere: flaky %d dls %d", flaky.count(), dls.count())
+	}
+
+	// The ingress takes structured and binary events, refuses the rest.
+	base := "http://" + b.IngressAddr
+	res, err := http.Post(base, "application/cloudevents+json",
+		bytes.NewBufferString(`{"specversion":"1.0","id":"4","source":"/crm","type":"dev.taskflow.x","data":{"a":1}}`))
+	if err != nil || res.StatusCode != 202 {
+		t.Fatalf("structured post: %v %v", res, err)
+	}
+	eventually(t, "the ingress event at flaky", func() bool { return flaky.count() == 4 })
+	for name, r := range map[string]*http.Request{
+		"plain json": mustReq(base, "application/json", `{"a":1}`, nil),
+		"broken":     mustReq(base, "application/cloudevents+json", `{"specversion":"1.0",`, nil),
+		"no id":      mustReq(base, "application/json", `{}`, map[string]string{"Ce-Specversion": "1.0", "Ce-Type": "x", "Ce-Source": "/s"}),
+	} {
+		res, err := http.DefaultClient.Do(r)
+		if err != nil || res.StatusCode != 400 {
+			t.Errorf("%s: %v %v", name, res.StatusCode, err)
+		}
+	}
+}
+
+func mustReq(url, ct, body string, headers map[string]string) *http.Request {
+	r, _ := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
+	r.Header.Set("Content-Type", ct)
+	for k, v := range headers {
+		r.Header.Set(k, v)
+	}
+	return r
+}
+
+// TestUndeliveredIsNotAcknowledged: an event whose subscriber and
+// dead-letter sink both fail is not committed; a new broker delivers it.
+func TestUndeliveredIsNotAcknowledged(t *testing.T) {
+	kafkaAddr := freeAddr(t)
+	cluster, err := kafka.Embedded(kafkaAddr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	down := newSubscriber(t, func(int) int { return 503 })
+	up := newSubscriber(t, func(int) int { return 200 })
+	run := func(url string) (context.CancelFunc, chan error) {
+		urls := map[string]string{"sub": url, "dls": url}
+		b := &Broker{Manifests: Manifests{
+			Sources:  []Source{{Name: "te", Topics: []string{"task-events"}, ConsumerGroup: "test-ack"}},
+			Triggers: []Trigger{{Name: "t", Type: "dev.taskflow.x", Subscriber: "sub", Delivery: Delivery{Retry: 1, Backoff: time.Millisecond, DeadLetter: "dls"}}},
+		}, Brokers: []string{kafkaAddr}, Resolve: func(s string) (string, bool) { u, ok := urls[s]; return u, ok }, Log: quiet}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		return cancel, done
+	}
+	cancel, done := run(down.srv.URL)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
+	rec, _ := toRecord(context.Background(), "task-events", event("9", "dev.taskflow.x"))
+	if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	eventually(t, "failing deliveries", func() bool { return down.count() >= 4 })
+	cancel()
+	<-done
+	cancel, done = run(up.srv.URL)
+	defer func() { cancel(); <-done }()
+	eventually(t, "delivery after restart", func() bool { return up.count() >= 1 })
+	if up.got[0].ID() != "9" {
+		t.Errorf("delivered %v", up.got[0])
+	}
+}

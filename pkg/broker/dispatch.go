@@ -1,0 +1,149 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+)
+
+// Resolver gives a Service's URL.
+type Resolver func(service string) (string, bool)
+
+// Dispatcher delivers events to the Triggers that match them.
+type Dispatcher struct {
+	triggers []Trigger
+	resolve  Resolver
+	client   *http.Client
+	log      *slog.Logger
+}
+
+// NewDispatcher builds a dispatcher; every subscriber and dead-letter sink
+// must resolve.
+func NewDispatcher(triggers []Trigger, resolve Resolver, log *slog.Logger) (*Dispatcher, error) {
+	for _, t := range triggers {
+		for _, svc := range []string{t.Subscriber, t.Delivery.DeadLetter} {
+			if _, ok := resolve(svc); svc != "" && !ok {
+				return nil, fmt.Errorf("trigger %s: no Service %s", t.Name, svc)
+			}
+		}
+	}
+	return &Dispatcher{triggers: triggers, resolve: resolve, log: log,
+		client: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+// Dispatch delivers e to every matching Trigger (concurrently) and returns
+// when each has either taken it or handed it to its dead-letter sink. An
+// error means some delivery is still owed: the caller must not acknowledge e.
+func (d *Dispatcher) Dispatch(ctx context.Context, e cloudevents.Event) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, t := range d.triggers {
+		if t.Type != "" && t.Type != e.Type() {
+			continue
+		}
+		wg.Go(func() {
+			if err := d.deliver(ctx, t, e); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("trigger %s: %w", t.Name, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// retryable follows Knative's delivery rules: network errors, 404, 408, 409,
+// 429 and 5xx are retried; other 4xx are final.
+func retryable(status int, err error) bool {
+	if err != nil {
+		return true
+	}
+	switch {
+	case status >= 500, status == 404, status == 408, status == 409, status == 429:
+		return true
+	}
+	return false
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, t Trigger, e cloudevents.Event) error {
+	status, err := d.attempts(ctx, t.Subscriber, t.Delivery, e)
+	if err == nil && status/100 == 2 {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if t.Delivery.DeadLetter == "" {
+		d.log.Error("event dropped: delivery failed and the trigger has no dead-letter sink",
+			"trigger", t.Name, "id", e.ID(), "status", status, "error", err)
+		return nil
+	}
+	dead := e.Clone()
+	dead.SetExtension("knativeerrordest", t.Subscriber)
+	if status > 0 {
+		dead.SetExtension("knativeerrorcode", strconv.Itoa(status))
+	}
+	d.log.Warn("event to the dead-letter sink", "trigger", t.Name, "id", e.ID(), "status", status, "error", err)
+	status, err = d.attempts(ctx, t.Delivery.DeadLetter, t.Delivery, dead)
+	if err == nil && status/100 == 2 {
+		return nil
+	}
+	return fmt.Errorf("dead-letter sink %s: status %d: %v", t.Delivery.DeadLetter, status, err)
+}
+
+// attempts posts e to svc, retrying as the delivery spec says.
+func (d *Dispatcher) attempts(ctx context.Context, svc string, del Delivery, e cloudevents.Event) (int, error) {
+	url, _ := d.resolve(svc)
+	var (
+		status int
+		err    error
+	)
+	for attempt := 0; ; attempt++ {
+		status, err = d.post(ctx, url, e)
+		if (err == nil && status/100 == 2) || !retryable(status, err) || attempt >= del.Retry {
+			return status, err
+		}
+		wait := del.Backoff
+		if del.Linear {
+			wait *= time.Duration(attempt + 1)
+		} else {
+			wait <<= attempt
+		}
+		select {
+		case <-ctx.Done():
+			return status, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (d *Dispatcher) post(ctx context.Context, url string, e cloudevents.Event) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
+		return 0, err
+	}
+	res, err := d.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	res.Body.Close()
+	return res.StatusCode, nil
+}

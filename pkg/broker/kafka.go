@@ -1,0 +1,124 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	tfkafka "github.com/taskflow/taskflow/pkg/kafka"
+)
+
+// IngressTopic holds the events posted to the Broker ingress until they are
+// dispatched, as the Kafka broker keeps them in a topic of its own.
+const IngressTopic = tfkafka.BrokerTopic
+
+// ingressSource consumes IngressTopic like a KafkaSource.
+var ingressSource = Source{Name: "broker-ingress", Topics: []string{IngressTopic}, ConsumerGroup: "taskflow-broker-ingress"}
+
+// toEvent decodes a Kafka record (binary or structured mode) with the
+// CloudEvents Kafka binding.
+func toEvent(ctx context.Context, r *kgo.Record) (*cloudevents.Event, error) {
+	cm := &sarama.ConsumerMessage{Key: r.Key, Value: r.Value, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
+	for _, h := range r.Headers {
+		cm.Headers = append(cm.Headers, &sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
+	}
+	return binding.ToEvent(ctx, kafka_sarama.NewMessageFromConsumerMessage(cm))
+}
+
+// toRecord encodes e in binary mode for topic, keyed by its subject.
+func toRecord(ctx context.Context, topic string, e cloudevents.Event) (*kgo.Record, error) {
+	pm := &sarama.ProducerMessage{Topic: topic}
+	if err := kafka_sarama.WriteProducerMessage(ctx, binding.ToMessage(&e), pm); err != nil {
+		return nil, err
+	}
+	r := &kgo.Record{Topic: topic, Key: []byte(e.Subject())}
+	if e.Subject() == "" {
+		r.Key = []byte(e.ID())
+	}
+	if pm.Value != nil {
+		v, err := pm.Value.Encode()
+		if err != nil {
+			return nil, err
+		}
+		r.Value = v
+	}
+	for _, h := range pm.Headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: string(h.Key), Value: h.Value})
+	}
+	return r, nil
+}
+
+// consume reads src's topics with its consumer group and dispatches every
+// record, partitions in parallel and records of a partition in order. Offsets
+// are committed only after every record of a poll was delivered.
+func consume(ctx context.Context, brokers []string, src Source, d *Dispatcher, log *slog.Logger) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup(src.ConsumerGroup),
+		kgo.ConsumeTopics(src.Topics...), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return fmt.Errorf("source %s: %w", src.Name, err)
+	}
+	defer cl.Close()
+	defer cl.AllowRebalance() // a blocked rebalance would hold Close forever
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil || fs.IsClientClosed() {
+			return nil
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			log.Warn("fetch failed", "source", src.Name, "topic", topic, "partition", p, "error", err)
+		})
+		var wg sync.WaitGroup
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			wg.Go(func() {
+				for _, r := range p.Records {
+					deliverRecord(ctx, r, d, src, log)
+				}
+			})
+		})
+		wg.Wait()
+		if ctx.Err() != nil {
+			return nil // not committed: redelivered after a restart, as at-least-once allows
+		}
+		if err := cl.CommitRecords(ctx, fs.Records()...); err != nil {
+			log.Warn("commit failed", "source", src.Name, "error", err)
+		}
+		cl.AllowRebalance()
+	}
+}
+
+// deliverRecord dispatches one record, retrying until it is delivered (or
+// the stack stops): a record is never skipped. One that is not a CloudEvent
+// can never be delivered and is logged and passed over.
+func deliverRecord(ctx context.Context, r *kgo.Record, d *Dispatcher, src Source, log *slog.Logger) {
+	e, err := toEvent(ctx, r)
+	if err == nil {
+		err = e.Validate()
+	}
+	if err != nil {
+		log.Error("record is not a CloudEvent; skipped", "source", src.Name, "topic", r.Topic,
+			"partition", r.Partition, "offset", r.Offset, "error", err)
+		return
+	}
+	wait := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := d.Dispatch(ctx, *e)
+		if err == nil {
+			return
+		}
+		log.Warn("dispatch failed; retrying", "source", src.Name, "id", e.ID(), "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+}
