@@ -3,10 +3,12 @@ package consumers_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,5 +266,107 @@ func TestDeadLetterKeepsAnyEventOnce(t *testing.T) {
 	}
 	if n := e.rows("SELECT count(*) FROM dead_letters WHERE event_id = 'd-1' AND source = '/crm'"); n != 1 {
 		t.Errorf("%d dead letters", n)
+	}
+}
+
+// completedEvent completes a recurring task through the store and returns
+// the task.completed event the outbox holds for it.
+func completedEvent(t *testing.T, e *env, id string) cloudevents.Event {
+	t.Helper()
+	_, _, err := e.st.Update(context.Background(), "alice", id, 0, func(cur task.Task) (task.Task, bool, error) {
+		next, ch := cur.Complete(time.Now().UTC())
+		return next, ch, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last cloudevents.Event
+	for _, ev := range e.outboxEvents() {
+		if ev.Type() == events.TaskCompleted && ev.Subject() == id {
+			last = ev
+		}
+	}
+	if last.ID() == "" {
+		t.Fatal("no task.completed event")
+	}
+	return last
+}
+
+// TestRecurrenceOneSuccessor: the same task.completed delivered 3 times,
+// six deliveries racing, and a reopen-and-complete all give one successor,
+// due at the series' next occurrence with the reminder offset kept.
+func TestRecurrenceOneSuccessor(t *testing.T) {
+	e := newEnv(t, consumers.Recurrence)
+	in, _, err := task.ParseInput([]byte(`{"title":"Weekly review","tags":["work"],
+		"due_date":"2027-03-01T09:00:00+01:00","reminder_time":"2027-03-01T08:30:00+01:00",
+		"recurrence_pattern":{"frequency":"weekly","days_of_week":[1],"timezone":"Europe/Berlin","occurrences":3}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := task.New("alice", in, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC))
+	first, _, err := e.st.Create(context.Background(), tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := completedEvent(t, e, first.ID)
+	for i := range 3 {
+		if status := e.deliver(ev, i == 1); status != http.StatusAccepted {
+			t.Fatalf("delivery %d: %d", i, status)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			dup := ev.Clone()
+			dup.SetID(fmt.Sprintf("%s-race-%d", ev.ID(), i))
+			if status := e.deliver(dup, false); status != http.StatusAccepted {
+				t.Errorf("racing delivery: %d", status)
+			}
+		})
+	}
+	wg.Wait()
+	// Reopen and complete again: a new event, still no second successor.
+	reopen := task.Active
+	if _, _, err := e.st.Update(context.Background(), "alice", first.ID, 0, func(cur task.Task) (task.Task, bool, error) {
+		return cur.Patch(task.Input{Status: task.Opt[task.Status]{Set: true, Value: &reopen}}, time.Now().UTC())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if status := e.deliver(completedEvent(t, e, first.ID), false); status != http.StatusAccepted {
+		t.Fatalf("second completion: %d", status)
+	}
+	if n := e.rows("SELECT count(*) FROM tasks WHERE predecessor_id IS NOT NULL"); n != 1 {
+		t.Fatalf("%d successors", n)
+	}
+	var succID string
+	c, _ := pgx.Connect(context.Background(), e.url)
+	defer c.Close(context.Background())
+	if err := c.QueryRow(context.Background(), "SELECT id::text FROM tasks WHERE predecessor_id IS NOT NULL").Scan(&succID); err != nil {
+		t.Fatal(err)
+	}
+	succ, err := e.st.Get(context.Background(), "alice", succID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDue := time.Date(2027, 3, 8, 8, 0, 0, 0, time.UTC) // Monday 09:00 Berlin
+	if !succ.DueDate.Equal(wantDue) || !succ.ReminderTime.Equal(wantDue.Add(-30*time.Minute)) || succ.Status != task.Active ||
+		*succ.SeriesID != *first.SeriesID || succ.Title != "Weekly review" || succ.Tags[0] != "work" {
+		t.Errorf("successor %+v", succ)
+	}
+	if n := e.rows("SELECT count(*) FROM outbox WHERE type = 'dev.taskflow.task.created' AND source = '/taskflow/test'"); n != 2 {
+		t.Errorf("%d task.created events (the first task and one successor)", n)
+	}
+	// The series has 3 occurrences: the second's successor is the third, the third has none.
+	second := completedEvent(t, e, succ.ID)
+	e.deliver(second, false)
+	third := e.rows("SELECT count(*) FROM tasks WHERE due_date = '2027-03-15T08:00:00Z'")
+	if third != 1 {
+		t.Fatalf("third occurrence: %d", third)
+	}
+	var thirdID string
+	_ = c.QueryRow(context.Background(), "SELECT id::text FROM tasks WHERE due_date = '2027-03-15T08:00:00Z'").Scan(&thirdID)
+	e.deliver(completedEvent(t, e, thirdID), false)
+	if n := e.rows("SELECT count(*) FROM tasks"); n != 3 {
+		t.Errorf("a series of 3 occurrences has %d tasks", n)
 	}
 }

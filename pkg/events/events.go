@@ -48,6 +48,8 @@ type TaskData struct {
 	Task     task.Task  `json:"task"`
 	Previous *task.Task `json:"previous,omitempty"`
 	UserID   string     `json:"user_id"`
+	// SeriesStart is the task's series anchor (DTSTART), for the recurrence function.
+	SeriesStart *time.Time `json:"series_start,omitempty"`
 }
 
 // Source names a function as an event source.
@@ -55,7 +57,7 @@ func Source(function string) string { return "/taskflow/" + function }
 
 func taskEvent(typ, source string, t task.Task, prev *task.Task, at time.Time) Event {
 	id, _ := uuid.NewV7()
-	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID})
+	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID, SeriesStart: t.SeriesStart})
 	return Event{ID: id.String(), Type: typ, Source: source, Subject: t.ID, Time: at.UTC(), Data: data,
 		Topics: []string{TopicTaskEvents, TopicTaskUpdates}}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 const taskColumns = `id, user_id, title, description, status, priority, tags, due_date, reminder_time,
-	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version`
+	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version, series_start`
 
 // scanTask reads one row selected with taskColumns.
 func scanTask(row pgx.Row) (task.Task, error) {
@@ -29,7 +29,8 @@ func scanTask(row pgx.Row) (task.Task, error) {
 		rec      []byte
 	)
 	err := row.Scan(&id, &t.UserID, &t.Title, &t.Description, &t.Status, &priority, &t.Tags, &t.DueDate,
-		&t.ReminderTime, &t.IsRecurring, &rec, &series, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.Version)
+		&t.ReminderTime, &t.IsRecurring, &rec, &series, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.Version,
+		&t.SeriesStart)
 	if err != nil {
 		return task.Task{}, err
 	}
@@ -48,7 +49,7 @@ func scanTask(row pgx.Row) (task.Task, error) {
 	if t.Tags == nil {
 		t.Tags = []string{}
 	}
-	utc(&t.DueDate, &t.ReminderTime, &t.CompletedAt)
+	utc(&t.DueDate, &t.ReminderTime, &t.CompletedAt, &t.SeriesStart)
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
 	return t, nil
 }
@@ -63,6 +64,7 @@ func microseconds(t task.Task) task.Task {
 		return &v
 	}
 	t.DueDate, t.ReminderTime, t.CompletedAt = trunc(t.DueDate), trunc(t.ReminderTime), trunc(t.CompletedAt)
+	t.SeriesStart = trunc(t.SeriesStart)
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.Truncate(time.Microsecond), t.UpdatedAt.Truncate(time.Microsecond)
 	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
 		r := *t.Recurrence
@@ -163,8 +165,8 @@ func tagColors(tags []string) []string {
 var insertTask = `WITH tags_added AS (` + upsertTags("$2", "$7", "$16") + `),
 	events_added AS (` + outboxCTE("$17") + `)
 	INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys, due_date,
-		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $18)
 	RETURNING ` + taskColumns
 
 // Create inserts t with its task.created event, assigning its id (and a
@@ -189,7 +191,7 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 		out, err = scanTask(q.QueryRow(ctx, insertTask, t.ID, t.UserID, t.Title, t.Description, t.Status,
 			t.Priority.Rank(), t.Tags, tagKeys(t.Tags), t.DueDate, t.ReminderTime, t.IsRecurring,
 			recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt, t.CreatedAt, tagColors(t.Tags),
-			outboxJSON(events.Created(s.Source, t))))
+			outboxJSON(events.Created(s.Source, t)), t.SeriesStart))
 		return err
 	}
 	if idem == nil {
@@ -242,7 +244,7 @@ func (s *Store) Get(ctx context.Context, user, id string) (task.Task, error) {
 var updateTask = `WITH tags_added AS (` + upsertTags("$1", "$7", "$16") + `)
 	UPDATE tasks SET title = $3, description = $4, status = $5, priority = $6, tags = $7, tag_keys = $8,
 		due_date = $9, reminder_time = $10, is_recurring = $11, recurrence = $12, series_id = $13,
-		completed_at = $14, updated_at = $15, version = version + 1
+		completed_at = $14, updated_at = $15, version = version + 1, series_start = $17
 	WHERE user_id = $1 AND id = $2 RETURNING ` + taskColumns
 
 // Change is a pure step applied to a locked task: it returns the new state and
@@ -281,7 +283,7 @@ func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, chan
 		out, err = scanTask(tx.QueryRow(ctx, updateTask,
 			user, id, next.Title, next.Description, next.Status, next.Priority.Rank(), next.Tags,
 			tagKeys(next.Tags), next.DueDate, next.ReminderTime, next.IsRecurring, recurrenceJSON(next.Recurrence),
-			next.SeriesID, next.CompletedAt, next.UpdatedAt, tagColors(next.Tags)))
+			next.SeriesID, next.CompletedAt, next.UpdatedAt, tagColors(next.Tags), next.SeriesStart))
 		if err != nil {
 			return err
 		}

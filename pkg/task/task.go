@@ -73,6 +73,9 @@ type Task struct {
 	UpdatedAt    time.Time   `json:"updated_at"`
 	// Version increases with every change; it is the ETag.
 	Version int64 `json:"-"`
+	// SeriesStart is the series' DTSTART: the first occurrence's due date,
+	// the anchor every later occurrence is computed from.
+	SeriesStart *time.Time `json:"-"`
 }
 
 // New builds a task for user from a create body at time now. It does not
@@ -86,7 +89,17 @@ func New(user string, in Input, now time.Time) (Task, error) {
 	if err := t.Validate(); err != nil {
 		return Task{}, err
 	}
+	t.anchor()
 	return t, nil
+}
+
+// anchor starts a new series at the task's due date.
+func (t *Task) anchor() {
+	t.SeriesStart = nil
+	if t.IsRecurring && t.DueDate != nil {
+		d := *t.DueDate
+		t.SeriesStart = &d
+	}
 }
 
 // Replace applies a PUT body: every editable field takes the body's value or
@@ -113,6 +126,9 @@ func (t Task) finish(n Task, now time.Time) (Task, bool, error) {
 	}
 	if n.Equal(t) {
 		return t, false, nil
+	}
+	if n.IsRecurring != t.IsRecurring || !timeEq(n.DueDate, t.DueDate) || !n.Recurrence.Equal(t.Recurrence) {
+		n.anchor() // a changed pattern or due date starts the series afresh here
 	}
 	n.UpdatedAt = now
 	return n, true, nil

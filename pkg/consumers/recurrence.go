@@ -1,0 +1,48 @@
+package consumers
+
+import (
+	"context"
+	"errors"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/recurrence"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+// Recurrence creates, once, the next occurrence of a completed recurring task
+// (API.md §5).
+func Recurrence(d *fn.Deps) map[string]fn.EventHandler {
+	return map[string]fn.EventHandler{events.TaskCompleted: func(ctx context.Context, e cloudevents.Event) error {
+		data, err := taskData(e)
+		if err != nil {
+			return err
+		}
+		t := data.Task
+		if !t.IsRecurring || t.Recurrence == nil {
+			return nil
+		}
+		t.SeriesStart = data.SeriesStart
+		done := e.Time().UTC()
+		if t.CompletedAt != nil {
+			done = *t.CompletedAt
+		}
+		next, ok, err := recurrence.Successor(t, done, d.Now().UTC())
+		switch {
+		case errors.Is(err, recurrence.ErrTooFar):
+			d.Log.WarnContext(ctx, "series has no occurrence within the search bound; it ends", "task", t.ID)
+			ok = false
+		case err != nil:
+			return errs.Invalidf("the task's recurrence pattern cannot be evaluated: " + err.Error())
+		}
+		var succ *task.Task
+		if ok {
+			succ = &next
+		}
+		_, err = d.Store.CreateSuccessor(ctx, "recurrence", e.ID(), t.ID, succ)
+		return err
+	}}
+}
