@@ -13,7 +13,9 @@ require (
 	github.com/jackc/tern/v2 v2.3.4
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/teambition/rrule-go v1.8.2
+	github.com/tmaxmax/go-sse v0.11.0
 	github.com/twmb/franz-go v1.22.3
+	github.com/twmb/franz-go/pkg/kadm v1.20.0
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	k8s.io/api v0.35.7
 	k8s.io/apimachinery v0.35.7

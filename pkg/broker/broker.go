@@ -13,6 +13,8 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	tfkafka "github.com/taskflow/taskflow/pkg/kafka"
+
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/fn"
 )
@@ -88,7 +90,7 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 			fn.WriteError(w, r, log, errs.Invalidf("malformed CloudEvent: "+err.Error()))
 			return
 		}
-		rec, err := toRecord(r.Context(), IngressTopic, *e)
+		rec, err := tfkafka.ToRecord(r.Context(), IngressTopic, *e)
 		if err != nil {
 			fn.WriteError(w, r, log, errs.Invalidf("cannot encode the event: "+err.Error()))
 			return

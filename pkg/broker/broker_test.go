@@ -146,7 +146,7 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 	}
 	defer cl.Close()
 	for _, e := range []cloudevents.Event{event("1", "dev.taskflow.x"), event("2", "dev.taskflow.y"), event("3", "dev.taskflow.z")} {
-		rec, err := toRecord(context.Background(), "task-events", e)
+		rec, err := kafka.ToRecord(context.Background(), "task-events", e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func TestUndeliveredIsNotAcknowledged(t *testing.T) {
 	}
 	cancel, done := run(down.srv.URL)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
-	rec, _ := toRecord(context.Background(), "task-events", event("9", "dev.taskflow.x"))
+	rec, _ := kafka.ToRecord(context.Background(), "task-events", event("9", "dev.taskflow.x"))
 	if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
 		t.Fatal(err)
 	}

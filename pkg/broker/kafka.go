@@ -7,10 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
-	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	tfkafka "github.com/taskflow/taskflow/pkg/kafka"
@@ -22,39 +18,6 @@ const IngressTopic = tfkafka.BrokerTopic
 
 // ingressSource consumes IngressTopic like a KafkaSource.
 var ingressSource = Source{Name: "broker-ingress", Topics: []string{IngressTopic}, ConsumerGroup: "taskflow-broker-ingress"}
-
-// toEvent decodes a Kafka record (binary or structured mode) with the
-// CloudEvents Kafka binding.
-func toEvent(ctx context.Context, r *kgo.Record) (*cloudevents.Event, error) {
-	cm := &sarama.ConsumerMessage{Key: r.Key, Value: r.Value, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
-	for _, h := range r.Headers {
-		cm.Headers = append(cm.Headers, &sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
-	}
-	return binding.ToEvent(ctx, kafka_sarama.NewMessageFromConsumerMessage(cm))
-}
-
-// toRecord encodes e in binary mode for topic, keyed by its subject.
-func toRecord(ctx context.Context, topic string, e cloudevents.Event) (*kgo.Record, error) {
-	pm := &sarama.ProducerMessage{Topic: topic}
-	if err := kafka_sarama.WriteProducerMessage(ctx, binding.ToMessage(&e), pm); err != nil {
-		return nil, err
-	}
-	r := &kgo.Record{Topic: topic, Key: []byte(e.Subject())}
-	if e.Subject() == "" {
-		r.Key = []byte(e.ID())
-	}
-	if pm.Value != nil {
-		v, err := pm.Value.Encode()
-		if err != nil {
-			return nil, err
-		}
-		r.Value = v
-	}
-	for _, h := range pm.Headers {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: string(h.Key), Value: h.Value})
-	}
-	return r, nil
-}
 
 // consume reads src's topics with its consumer group and dispatches every
 // record, partitions in parallel and records of a partition in order. Offsets
@@ -99,7 +62,7 @@ func consume(ctx context.Context, brokers []string, src Source, d *Dispatcher, l
 // the stack stops): a record is never skipped. One that is not a CloudEvent
 // can never be delivered and is logged and passed over.
 func deliverRecord(ctx context.Context, r *kgo.Record, d *Dispatcher, src Source, log *slog.Logger) {
-	e, err := toEvent(ctx, r)
+	e, err := tfkafka.ToEvent(ctx, r)
 	if err == nil {
 		err = e.Validate()
 	}

@@ -25,6 +25,8 @@ var (
 	ErrUnsupportedMedia = errors.New("unsupported media type")
 	// ErrTooLarge: the body exceeds the size limit.
 	ErrTooLarge = errors.New("request body too large")
+	// ErrTooMany: a rate or concurrency limit was hit; retry later.
+	ErrTooMany = errors.New("too many requests")
 	// ErrUnavailable: a transient failure (database down, timeout); retrying may succeed.
 	ErrUnavailable = errors.New("temporarily unavailable")
 )

@@ -149,6 +149,9 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+		if route.Stream {
+			ctx, cancel = context.WithCancel(r.Context())
+		}
 		defer cancel()
 		if err := route.Handle(w, r.WithContext(ctx), user); err != nil {
 			WriteError(w, r, log, err)

@@ -47,6 +47,8 @@ func Status(err error) (int, ErrorDetail) {
 		return http.StatusUnsupportedMediaType, ErrorDetail{Code: "unsupported_media_type", Message: "send the body as application/json"}
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, ErrorDetail{Code: "method_not_allowed", Message: "method not allowed on this path"}
+	case errors.Is(err, errs.ErrTooMany):
+		return http.StatusTooManyRequests, ErrorDetail{Code: "rate_limited", Message: safeMessage(err)}
 	case errors.Is(err, errs.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, ErrorDetail{Code: "unavailable", Message: "temporarily unavailable, retry later"}
 	default:

@@ -21,11 +21,11 @@ func TestRouterPrefersLiteralsAndReports405(t *testing.T) {
 		return func(w http.ResponseWriter, r *http.Request, _ string) error { return errors.New(name) }
 	}
 	rt := NewRouter([]Route{
-		{http.MethodGet, "/api/tasks/{id}", h("get")},
-		{http.MethodDelete, "/api/tasks/{id}", h("delete")},
-		{http.MethodGet, "/api/tasks/search", h("search")},
-		{http.MethodPatch, "/api/tasks/{id}/complete", h("complete")},
-		{http.MethodGet, "/api/tasks", h("list")},
+		{Method: http.MethodGet, Pattern: "/api/tasks/{id}", Handle: h("get")},
+		{Method: http.MethodDelete, Pattern: "/api/tasks/{id}", Handle: h("delete")},
+		{Method: http.MethodGet, Pattern: "/api/tasks/search", Handle: h("search")},
+		{Method: http.MethodPatch, Pattern: "/api/tasks/{id}/complete", Handle: h("complete")},
+		{Method: http.MethodGet, Pattern: "/api/tasks", Handle: h("list")},
 	})
 	cases := []struct{ method, path, want, allow string }{
 		{"GET", "/api/tasks/search", "search", ""},

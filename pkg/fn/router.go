@@ -11,6 +11,9 @@ type Route struct {
 	Method  string
 	Pattern string
 	Handle  Handler
+	// Stream marks a long-lived response (server-sent events): no request
+	// timeout; it ends when the client leaves or the function stops (Stopping).
+	Stream bool
 }
 
 // Handler serves one authenticated request for user. It writes its success

@@ -63,14 +63,21 @@ func (s *Server) Run(ctx context.Context) error {
 	mux.HandleFunc("/healthz", ready)
 	mux.Handle("/", s.Handler)
 
+	// Streams end when shutdown starts, so that draining does not wait on them.
+	streamCtx, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	withStop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stoppingKey{}, streamCtx.Done())))
+	})
 	srv := &http.Server{
-		Handler:           Recover(s.Log, LimitBody(mux)),
+		Handler:           Recover(s.Log, LimitBody(withStop)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(endStreams)
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.Addr, err)
@@ -95,6 +102,17 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+type stoppingKey struct{}
+
+// Stopping is closed when the function begins to shut down; long-lived
+// responses (Route.Stream) end then.
+func Stopping(ctx context.Context) <-chan struct{} {
+	if c, ok := ctx.Value(stoppingKey{}).(<-chan struct{}); ok {
+		return c
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/task"
+	"github.com/taskflow/taskflow/pkg/updates"
 )
 
 // Every returns all REST routes: what the local gateway and tests serve in one process.
@@ -49,4 +50,5 @@ func route(method, pattern string, h fn.Handler) fn.Route {
 var Functions = map[string]fn.Routes{
 	"create": Create, "get": Get, "update": Update, "delete": Delete, "complete": Complete,
 	"list": List, "search": Search, "tags": Tags, "history": History,
+	"updates": updates.New(nil).Routes,
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
@@ -77,4 +79,37 @@ func Messages(ctx context.Context, e events.Event) ([]*sarama.ProducerMessage, e
 		out = append(out, pm)
 	}
 	return out, nil
+}
+
+// ToEvent decodes a Kafka record (binary or structured mode) with the
+// CloudEvents Kafka binding.
+func ToEvent(ctx context.Context, r *kgo.Record) (*cloudevents.Event, error) {
+	cm := &sarama.ConsumerMessage{Key: r.Key, Value: r.Value, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
+	for _, h := range r.Headers {
+		cm.Headers = append(cm.Headers, &sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
+	}
+	return binding.ToEvent(ctx, kafka_sarama.NewMessageFromConsumerMessage(cm))
+}
+
+// ToRecord encodes e in binary mode for topic, keyed by its subject.
+func ToRecord(ctx context.Context, topic string, e cloudevents.Event) (*kgo.Record, error) {
+	pm := &sarama.ProducerMessage{Topic: topic}
+	if err := kafka_sarama.WriteProducerMessage(ctx, binding.ToMessage(&e), pm); err != nil {
+		return nil, err
+	}
+	r := &kgo.Record{Topic: topic, Key: []byte(e.Subject())}
+	if e.Subject() == "" {
+		r.Key = []byte(e.ID())
+	}
+	if pm.Value != nil {
+		v, err := pm.Value.Encode()
+		if err != nil {
+			return nil, err
+		}
+		r.Value = v
+	}
+	for _, h := range pm.Headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: string(h.Key), Value: h.Value})
+	}
+	return r, nil
 }
