@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,7 +32,7 @@ type Config struct {
 	KafkaAddr   string `envconfig:"TASKFLOW_KAFKA_ADDR" default:"127.0.0.1:9092"`
 	Brokers     string `envconfig:"KAFKA_BROKERS"` // an external cluster instead of the embedded broker
 	KafkaData   string `envconfig:"TASKFLOW_KAFKA_DATA" default:".cache/kafka"`
-	PortBase    int    `envconfig:"TASKFLOW_FUNCTION_PORT_BASE" default:"18100"`
+	PortBase    int    `envconfig:"TASKFLOW_FUNCTION_PORT_BASE" default:"18100"` // 0: any free ports
 	BinDir      string `envconfig:"TASKFLOW_BIN_DIR" default:".cache/bin"`
 	Manifests   string `envconfig:"TASKFLOW_MANIFESTS" default:"knative"`
 	Triggers    string `envconfig:"TASKFLOW_TRIGGERS" default:"triggers"`
@@ -89,7 +90,10 @@ func (s *Stack) Run(ctx context.Context) error {
 			gateway = &services[i]
 			continue
 		}
-		addr := "127.0.0.1:" + strconv.Itoa(s.cfg.PortBase+i)
+		addr, err := s.functionAddr(i)
+		if err != nil {
+			return err
+		}
 		upstreams = append(upstreams, svc.Name+"=http://"+addr)
 		if err := s.start(ctx, svc, addr, env); err != nil {
 			return err
@@ -166,6 +170,20 @@ func redact(u string) string {
 		}
 	}
 	return u
+}
+
+// functionAddr is the i-th function's address: PortBase+i, or a free port
+// when PortBase is 0.
+func (s *Stack) functionAddr(i int) (string, error) {
+	if s.cfg.PortBase != 0 {
+		return "127.0.0.1:" + strconv.Itoa(s.cfg.PortBase+i), nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 // proc is one function process, restarted if it dies while the stack runs.

@@ -1,13 +1,13 @@
 package devstack
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os/exec"
@@ -51,7 +51,7 @@ func TestStackEndToEnd(t *testing.T) {
 	}
 	secret := "e2e-secret-e2e-secret-e2e-secret-e2e"
 	cfg := Config{APIAddr: freeAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
-		PortBase: 20000 + rand.IntN(20000), BinDir: bin, Manifests: "../../knative", LogLevel: "warn",
+		PortBase: 0, BinDir: bin, Manifests: "../../knative", LogLevel: "warn",
 		KafkaAddr: freeAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: freeAddr(t)}
 	out := &syncBuf{}
 	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), out)
@@ -148,6 +148,59 @@ func TestStackEndToEnd(t *testing.T) {
 	}
 	if !found {
 		t.Error("the command event's task never appeared")
+	}
+	// A live stream through the gateway sees the next change; completing a
+	// recurring task produces its successor, visible through the API.
+	sreq, _ := http.NewRequest("GET", base+"/api/updates", nil)
+	sreq.Header.Set("Authorization", "Bearer "+tok)
+	stream, err := http.DefaultClient.Do(sreq)
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", stream, err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stream.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	req, _ = http.NewRequest("POST", base+"/api/tasks", strings.NewReader(
+		`{"title":"daily standup","due_date":"2027-01-04T09:00:00Z","recurrence_pattern":{"frequency":"daily"}}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("recurring create: %v %v", res, err)
+	}
+	var rec map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&rec)
+	res.Body.Close()
+	sawIt := false
+	for deadline := time.After(20 * time.Second); !sawIt; {
+		select {
+		case l := <-lines:
+			sawIt = strings.HasPrefix(l, "data:") && strings.Contains(l, "daily standup")
+		case <-deadline:
+			t.Fatal("the stream never showed the new task")
+		}
+	}
+	stream.Body.Close()
+	req, _ = http.NewRequest("PATCH", fmt.Sprintf("%s/api/tasks/%s/complete", base, rec["id"]), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if res, err = http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("complete: %v %v", res, err)
+	}
+	res.Body.Close()
+	var successor map[string]any
+	for end := time.Now().Add(20 * time.Second); successor == nil && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		_, body := get("/api/tasks/search?q=standup&status=active")
+		if items, _ := body["items"].([]any); len(items) == 1 {
+			successor = items[0].(map[string]any)
+		}
+	}
+	if successor == nil || successor["due_date"] != "2027-01-05T09:00:00Z" || successor["series_id"] != rec["series_id"] {
+		t.Errorf("successor %v", successor)
 	}
 	res, err = http.Get(base + "/healthz")
 	if err != nil || res.StatusCode != 200 {
