@@ -196,3 +196,35 @@ func TestConcurrentWritersNothingSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokerRestartMidStream: the embedded broker is stopped while tasks are
+// being created and started again on its data directory; every event is on
+// the topic afterwards.
+func TestBrokerRestartMidStream(t *testing.T) {
+	st, url := storetest.New(t)
+	addr := freeAddr(t)
+	data := t.TempDir()
+	cluster, err := kafka.Embedded(addr, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startRelay(t, st, url, addr)
+	ctx := context.Background()
+	for i := range 600 {
+		if i == 200 {
+			cluster.Close()
+		}
+		if i == 400 {
+			if cluster, err = kafka.Embedded(addr, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := st.Create(ctx, newTask(t, "alice", fmt.Sprint("r", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer cluster.Close()
+	if got := consume(t, addr, events.TopicTaskEvents, 600, 60*time.Second); len(got) != 600 {
+		t.Fatalf("%d of 600 events after a broker restart", len(got))
+	}
+}
