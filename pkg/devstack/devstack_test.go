@@ -110,6 +110,17 @@ func TestStackEndToEnd(t *testing.T) {
 	if key != created["id"] {
 		t.Errorf("task-events has key %q, want the created task %v", key, created["id"])
 	}
+	// An independent Kafka client (librdkafka's kcat) reads the same event.
+	if kcat, err := exec.LookPath("kcat"); err == nil {
+		out, err := exec.Command(kcat, "-C", "-b", cfg.KafkaAddr, "-t", "task-events", "-o", "beginning", "-e", "-q",
+			"-f", "%k %h\n").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), created["id"].(string)+" ") ||
+			!strings.Contains(string(out), "ce_type=dev.taskflow.task.created") {
+			t.Errorf("kcat: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("kcat not installed (apt-get install kcat): interoperability not checked")
+	}
 	// The event reaches audit through the local Broker: the history shows it.
 	get := func(path string) (int, map[string]any) {
 		req, _ := http.NewRequest("GET", base+path, nil)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -67,7 +68,8 @@ func eventLatency(ctx context.Context, o options) error {
 		return err
 	}
 	defer db.Close(ctx)
-	var backlog []int64
+	var backlog, lag []int64
+	adm := kadm.NewClient(cl)
 	c := client(options{clients: o.clients})
 	interval := time.Second / time.Duration(o.rate)
 	deadline := time.Now().Add(o.duration)
@@ -117,6 +119,11 @@ func eventLatency(ctx context.Context, o options) error {
 			if err := db.QueryRow(ctx, "SELECT count(*) FROM outbox").Scan(&n); err == nil {
 				backlog = append(backlog, n)
 			}
+			if l, err := adm.Lag(ctx, "taskflow-task-events"); err == nil {
+				var total int64
+				l.Each(func(gl kadm.DescribedGroupLag) { total += gl.Lag.Total() })
+				lag = append(lag, total)
+			}
 		}
 	}
 	wg.Wait()
@@ -135,6 +142,7 @@ func eventLatency(ctx context.Context, o options) error {
 	fmt.Printf("events: rate=%d/s duration=%s created=%d received=%d missing=%d errors=%d create->event p50=%s p95=%s p99=%s max=%s\n",
 		o.rate, o.duration, len(lat)+len(sent), len(lat), len(sent), errors, ms(pct(.5)), ms(pct(.95)), ms(pct(.99)), ms(pct(1)))
 	fmt.Printf("outbox backlog per second: first=%v max=%d last=%v (samples %d)\n", first(backlog), slices.Max(append(backlog, 0)), last(backlog), len(backlog))
+	fmt.Printf("consumer lag of taskflow-task-events per second: first=%v max=%d last=%v (samples %d)\n", first(lag), slices.Max(append(lag, 0)), last(lag), len(lag))
 	return nil
 }
 
