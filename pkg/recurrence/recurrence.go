@@ -8,7 +8,6 @@ package recurrence
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/teambition/rrule-go"
@@ -37,7 +36,7 @@ func Rule(p task.Recurrence, dtstart time.Time) (*rrule.RRule, error) {
 	}
 	var opt rrule.ROption
 	if p.RRule != "" {
-		o, err := rrule.StrToROptionInLocation(strings.TrimPrefix(strings.TrimSpace(p.RRule), "RRULE:"), loc)
+		o, err := rrule.StrToROptionInLocation(task.CleanRRule(p.RRule), loc)
 		if err != nil {
 			return nil, err
 		}

@@ -163,13 +163,19 @@ func (r *Recurrence) validate(fe errs.FieldErrors) {
 	}
 }
 
+// CleanRRule is an RRULE value as rrule-go reads it: without an "RRULE:"
+// prefix, surrounding space or a trailing ";" (which some clients send).
+func CleanRRule(s string) string {
+	return strings.TrimRight(strings.TrimPrefix(strings.TrimSpace(s), "RRULE:"), ";")
+}
+
 // checkRRule parses an RFC 5545 RRULE and refuses what TaskFlow does not
 // support: sub-daily frequencies and rule parts that pin the series start.
 func checkRRule(s string) string {
 	if len(s) > 500 {
 		return "must be at most 500 characters"
 	}
-	s = strings.TrimPrefix(strings.TrimSpace(s), "RRULE:")
+	s = CleanRRule(s)
 	up := strings.ToUpper(s)
 	if strings.Contains(up, "DTSTART") || strings.Contains(up, "\n") {
 		return "must be a single RRULE value without DTSTART (the series starts at due_date)"
