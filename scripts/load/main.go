@@ -7,6 +7,7 @@
 //	go run ./scripts/load filter   -clients 4 -requests 2000
 //	go run ./scripts/load events   -rate 500 -duration 60s -clients 16
 //	go run ./scripts/load successors -requests 200 -clients 2
+//	go run ./scripts/load streams  -requests 200 -rate 20
 //	go run ./scripts/load startup  (ready time and idle RSS of every function)
 //
 // DATABASE_URL (seed) and TASKFLOW_AUTH_SECRET (requests) come from the
@@ -39,7 +40,7 @@ type options struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|events|successors|startup [flags]")
+		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|events|successors|streams|startup [flags]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
@@ -78,6 +79,12 @@ func main() {
 			break
 		}
 		err = eventLatency(ctx, o)
+	case "streams":
+		if o.rate < 1 || o.rate > 1000 {
+			err = fmt.Errorf("-rate must be 1..1000")
+			break
+		}
+		err = streams(ctx, o)
 	case "successors":
 		err = successors(ctx, o)
 	case "startup":

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/taskflow/taskflow/pkg/devstack"
+	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
 // startup starts each function binary on a free port, measures the time until
@@ -33,6 +34,9 @@ func startup(ctx context.Context, o options) error {
 		if s.Name == "gateway" {
 			cmd.Env = append(cmd.Env, "TASKFLOW_UPSTREAMS="+gatewayUpstreams())
 		}
+		if os.Getenv("KAFKA_BROKERS") == "" {
+			cmd.Env = append(cmd.Env, "KAFKA_BROKERS="+env("TASKFLOW_KAFKA_ADDR", "127.0.0.1:9092"))
+		}
 		t0 := time.Now()
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("%s: %w", s.Name, err)
@@ -40,7 +44,7 @@ func startup(ctx context.Context, o options) error {
 		ready := waitOK(fmt.Sprintf("http://127.0.0.1:%d/livez", port), 10*time.Second)
 		readyAfter := time.Since(t0)
 		readyz := "-"
-		if s.Name != "gateway" {
+		if s.Name != "gateway" && s.Name != "relay" { // the gateway's readiness is its upstreams'; a second relay waits for the lock
 			t1 := time.Now()
 			if waitOK(fmt.Sprintf("http://127.0.0.1:%d/readyz", port), 10*time.Second) {
 				readyz = ms(time.Since(t0)) + fmt.Sprintf(" (db ping %s)", ms(time.Since(t1)))
@@ -57,7 +61,7 @@ func startup(ctx context.Context, o options) error {
 
 func gatewayUpstreams() string {
 	var ups []string
-	for _, n := range []string{"create", "get", "update", "delete", "complete", "list", "search", "tags"} {
+	for n := range handlers.Functions {
 		ups = append(ups, n+"=http://127.0.0.1:1")
 	}
 	return strings.Join(ups, ",")
