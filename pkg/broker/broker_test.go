@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -76,15 +76,6 @@ func cehttpToEvent(r *http.Request) (*cloudevents.Event, error) {
 	return cehttp.NewEventFromHTTPRequest(r)
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func event(id, typ string) cloudevents.Event {
 	e := cloudevents.New()
 	e.SetID(id)
@@ -106,12 +97,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestRetriesDeadLettersAndIngress(t *testing.T) {
-	kafkaAddr := freeAddr(t)
-	cluster, err := kafka.Embedded(kafkaAddr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	kafkaAddr := kafkatest.Start(t)
 	flaky := newSubscriber(t, func(n int) int { // fails twice, then takes it
 		if n <= 2 {
 			return 503
@@ -133,7 +119,7 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 		Brokers:     []string{kafkaAddr},
 		Resolve:     func(s string) (string, bool) { u, ok := urls[s]; return u, ok },
 		Log:         quiet,
-		IngressAddr: freeAddr(t),
+		IngressAddr: kafkatest.FreeAddr(t),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -199,12 +185,7 @@ func mustReq(url, ct, body string, headers map[string]string) *http.Request {
 // TestUndeliveredIsNotAcknowledged: an event whose subscriber and
 // dead-letter sink both fail is not committed; a new broker delivers it.
 func TestUndeliveredIsNotAcknowledged(t *testing.T) {
-	kafkaAddr := freeAddr(t)
-	cluster, err := kafka.Embedded(kafkaAddr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	kafkaAddr := kafkatest.Start(t)
 	down := newSubscriber(t, func(int) int { return 503 })
 	up := newSubscriber(t, func(int) int { return 200 })
 	run := func(url string) (context.CancelFunc, chan error) {

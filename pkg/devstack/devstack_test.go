@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/auth"
+	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
 
@@ -31,15 +31,6 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestStackEndToEnd builds every function, starts the stack as `make run`
 // does, creates and reads a task through the one base URL, then stops it and
 // checks that no process is left behind.
@@ -50,9 +41,9 @@ func TestStackEndToEnd(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	secret := "e2e-secret-e2e-secret-e2e-secret-e2e"
-	cfg := Config{APIAddr: freeAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
+	cfg := Config{APIAddr: kafkatest.FreeAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
 		PortBase: 0, BinDir: bin, Manifests: "../../knative", LogLevel: "warn",
-		KafkaAddr: freeAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: freeAddr(t)}
+		KafkaAddr: kafkatest.FreeAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: kafkatest.FreeAddr(t)}
 	out := &syncBuf{}
 	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), out)
 	ctx, cancel := context.WithCancel(context.Background())

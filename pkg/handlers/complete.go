@@ -11,11 +11,7 @@ import (
 // answers 200 with it unchanged.
 func Complete(d *fn.Deps) []fn.Route {
 	return []fn.Route{route(http.MethodPatch, "/api/tasks/{id}/complete", func(w http.ResponseWriter, r *http.Request, user string) error {
-		id, err := taskID(r)
-		if err != nil {
-			return err
-		}
-		ifMatch, err := fn.IfMatch(r)
+		id, ifMatch, err := target(r)
 		if err != nil {
 			return err
 		}

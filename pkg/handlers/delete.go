@@ -9,11 +9,7 @@ import (
 // Delete serves DELETE /api/tasks/{id}: 204, or 404 when there is no such task.
 func Delete(d *fn.Deps) []fn.Route {
 	return []fn.Route{route(http.MethodDelete, "/api/tasks/{id}", func(w http.ResponseWriter, r *http.Request, user string) error {
-		id, err := taskID(r)
-		if err != nil {
-			return err
-		}
-		ifMatch, err := fn.IfMatch(r)
+		id, ifMatch, err := target(r)
 		if err != nil {
 			return err
 		}

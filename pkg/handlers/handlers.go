@@ -32,6 +32,17 @@ func taskID(r *http.Request) (string, error) {
 	return id, nil
 }
 
+// target reads the {id} path value and the If-Match version (0: none) of a
+// request that changes a task.
+func target(r *http.Request) (string, int64, error) {
+	id, err := taskID(r)
+	if err != nil {
+		return "", 0, err
+	}
+	ifMatch, err := fn.IfMatch(r)
+	return id, ifMatch, err
+}
+
 // writeTask answers with one task and its ETag.
 func writeTask(w http.ResponseWriter, status int, t task.Task) error {
 	w.Header().Set("ETag", fn.ETag(t.Version))

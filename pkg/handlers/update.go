@@ -13,7 +13,7 @@ import (
 func Update(d *fn.Deps) []fn.Route {
 	handle := func(replace bool) fn.Handler {
 		return func(w http.ResponseWriter, r *http.Request, user string) error {
-			id, err := taskID(r)
+			id, ifMatch, err := target(r)
 			if err != nil {
 				return err
 			}
@@ -24,10 +24,6 @@ func Update(d *fn.Deps) []fn.Route {
 			in, ok, perr := task.ParseInput(body)
 			if !ok {
 				return perr
-			}
-			ifMatch, err := fn.IfMatch(r)
-			if err != nil {
-				return err
 			}
 			now := d.Now().UTC()
 			t, _, err := d.Store.Update(r.Context(), user, id, ifMatch, func(cur task.Task) (task.Task, bool, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -15,21 +14,13 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func newTask(t *testing.T, user, title string) task.Task {
 	in, _, err := task.ParseInput([]byte(`{"title":"` + title + `"}`))
@@ -92,7 +83,7 @@ func startRelay(t *testing.T, st *store.Store, url, kafkaAddr string) *Relay {
 // it starts, every event arrives on both topics and the outbox drains.
 func TestKafkaDownThenUp(t *testing.T) {
 	st, url := storetest.New(t)
-	addr := freeAddr(t)
+	addr := kafkatest.FreeAddr(t)
 	r := startRelay(t, st, url, addr)
 	ctx := context.Background()
 	ids := map[string]bool{}
@@ -149,12 +140,7 @@ func TestKafkaDownThenUp(t *testing.T) {
 // event arrives, and each task's events keep their order in its partition.
 func TestConcurrentWritersNothingSkipped(t *testing.T) {
 	st, url := storetest.New(t)
-	addr := freeAddr(t)
-	cluster, err := kafka.Embedded(addr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	addr := kafkatest.Start(t)
 	startRelay(t, st, url, addr)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -202,7 +188,7 @@ func TestConcurrentWritersNothingSkipped(t *testing.T) {
 // the topic afterwards.
 func TestBrokerRestartMidStream(t *testing.T) {
 	st, url := storetest.New(t)
-	addr := freeAddr(t)
+	addr := kafkatest.FreeAddr(t)
 	data := t.TempDir()
 	cluster, err := kafka.Embedded(addr, data)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
@@ -107,14 +107,7 @@ func next(t *testing.T, c <-chan sseMsg) sseMsg {
 }
 
 func TestStreamsFanOutIsolateAndResume(t *testing.T) {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
-	cluster, err := kafka.Embedded(addr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	addr := kafkatest.Start(t)
 	v, _ := auth.NewVerifier(context.Background(), auth.Config{Secret: secret})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(fn.API(v, quiet, New([]string{addr}).Routes(nil)))

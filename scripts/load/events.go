@@ -132,15 +132,8 @@ func eventLatency(ctx context.Context, o options) error {
 	<-seen
 	mu.Lock()
 	defer mu.Unlock()
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
-	}
-	fmt.Printf("events: rate=%d/s duration=%s created=%d received=%d missing=%d errors=%d create->event p50=%s p95=%s p99=%s max=%s\n",
-		o.rate, o.duration, len(lat)+len(sent), len(lat), len(sent), errors, ms(pct(.5)), ms(pct(.95)), ms(pct(.99)), ms(pct(1)))
+	fmt.Printf("events: rate=%d/s duration=%s created=%d received=%d missing=%d errors=%d create->event %s\n",
+		o.rate, o.duration, len(lat)+len(sent), len(lat), len(sent), errors, summary(lat))
 	fmt.Printf("outbox backlog per second: first=%v max=%d last=%v (samples %d)\n", first(backlog), slices.Max(append(backlog, 0)), last(backlog), len(backlog))
 	fmt.Printf("consumer lag of taskflow-task-events per second: first=%v max=%d last=%v (samples %d)\n", first(lag), slices.Max(append(lag, 0)), last(lag), len(lag))
 	return nil

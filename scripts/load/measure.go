@@ -32,17 +32,21 @@ func (s *stats) add(d time.Duration) {
 }
 
 func (s *stats) report(name string, o options) {
-	slices.Sort(s.lat)
+	secs := s.end.Sub(s.start).Seconds()
+	fmt.Printf("%s: clients=%d requests=%d errors=%d elapsed=%.1fs throughput=%.0f/s %s\n",
+		name, o.clients, len(s.lat), s.errors.Load(), secs, float64(len(s.lat))/secs, summary(s.lat))
+}
+
+// summary sorts lat and renders its p50, p95, p99 and maximum.
+func summary(lat []time.Duration) string {
+	slices.Sort(lat)
 	pct := func(p float64) time.Duration {
-		if len(s.lat) == 0 {
+		if len(lat) == 0 {
 			return 0
 		}
-		return s.lat[min(len(s.lat)-1, int(float64(len(s.lat))*p))]
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 	}
-	secs := s.end.Sub(s.start).Seconds()
-	fmt.Printf("%s: clients=%d requests=%d errors=%d elapsed=%.1fs throughput=%.0f/s p50=%s p95=%s p99=%s max=%s\n",
-		name, o.clients, len(s.lat), s.errors.Load(), secs, float64(len(s.lat))/secs,
-		ms(pct(0.50)), ms(pct(0.95)), ms(pct(0.99)), ms(pct(1)))
+	return fmt.Sprintf("p50=%s p95=%s p99=%s max=%s", ms(pct(.50)), ms(pct(.95)), ms(pct(.99)), ms(pct(1)))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 )
@@ -93,14 +92,7 @@ func successors(ctx context.Context, o options) error {
 	}
 	close(work)
 	wg.Wait()
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
-	}
-	fmt.Printf("successors: clients=%d completed=%d visible=%d failed=%d complete->successor p50=%s p95=%s p99=%s max=%s\n",
-		o.clients, o.requests, len(lat), failed, ms(pct(.5)), ms(pct(.95)), ms(pct(.99)), ms(pct(1)))
+	fmt.Printf("successors: clients=%d completed=%d visible=%d failed=%d complete->successor %s\n",
+		o.clients, o.requests, len(lat), failed, summary(lat))
 	return nil
 }

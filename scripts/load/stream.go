@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,15 +78,7 @@ func streams(ctx context.Context, o options) error {
 	cancel()
 	wg.Wait()
 	for tab, l := range lat {
-		slices.Sort(l)
-		pct := func(p float64) time.Duration {
-			if len(l) == 0 {
-				return 0
-			}
-			return l[min(len(l)-1, int(float64(len(l))*p))]
-		}
-		fmt.Printf("stream tab %d: created=%d received=%d create->stream p50=%s p95=%s p99=%s max=%s\n",
-			tab+1, o.requests, len(l), ms(pct(.5)), ms(pct(.95)), ms(pct(.99)), ms(pct(1)))
+		fmt.Printf("stream tab %d: created=%d received=%d create->stream %s\n", tab+1, o.requests, len(l), summary(l))
 	}
 	return nil
 }
