@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -47,7 +48,7 @@ func (s *Store) CreateSuccessor(ctx context.Context, consumer, eventID, predeces
 			t.ID, t.UserID, t.Title, t.Description, t.Status, t.Priority.Rank(), t.Tags, tagKeys(t.Tags),
 			t.DueDate, t.ReminderTime, t.IsRecurring, recurrenceJSON(t.Recurrence), t.SeriesID, t.CreatedAt,
 			t.SeriesStart, predecessor))
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // the occurrence has its successor already
 		}
 		if err != nil {
