@@ -204,6 +204,23 @@ func TestStackEndToEnd(t *testing.T) {
 	if successor == nil || successor["due_date"] != "2027-01-05T09:00:00Z" || successor["series_id"] != rec["series_id"] {
 		t.Errorf("successor %v", successor)
 	}
+	// A reminder.due event becomes a notification the user can list.
+	rem, _ := http.NewRequest("POST", "http://"+cfg.BrokerAddr, strings.NewReader(fmt.Sprintf(
+		`{"specversion":"1.0","id":"rem-1","source":"/taskflow/reminder","type":"dev.taskflow.reminder.due","data":{"task_id":%q,"user_id":"e2e","title":"through the gateway","due_date":null,"remind_at":"2027-01-01T08:00:00Z","fired_at":"2027-01-01T08:00:00Z"}}`,
+		created["id"])))
+	rem.Header.Set("Content-Type", "application/cloudevents+json")
+	if res, err := http.DefaultClient.Do(rem); err != nil || res.StatusCode != 202 {
+		t.Fatalf("reminder event: %v %v", res, err)
+	}
+	notified := false
+	for end := time.Now().Add(20 * time.Second); !notified && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		_, body := get("/api/notifications")
+		items, _ := body["items"].([]any)
+		notified = len(items) == 1
+	}
+	if !notified {
+		t.Error("the reminder never became a notification")
+	}
 	res, err = http.Get(base + "/healthz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", res, err)

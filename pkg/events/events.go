@@ -91,3 +91,43 @@ func Changed(source string, prev, next task.Task) []Event {
 func Deleted(source string, t task.Task, at time.Time) []Event {
 	return []Event{taskEvent(TaskDeleted, source, t, nil, at)}
 }
+
+// NotificationCreated is published on task-updates (for the live stream) and
+// posted to the notification webhook when a reminder became a notification.
+const NotificationCreated = "dev.taskflow.notification.created"
+
+// ReminderData is the payload of reminder.due (API.md §6).
+type ReminderData struct {
+	TaskID   string     `json:"task_id"`
+	UserID   string     `json:"user_id"`
+	Title    string     `json:"title"`
+	DueDate  *time.Time `json:"due_date"`
+	RemindAt time.Time  `json:"remind_at"`
+	FiredAt  time.Time  `json:"fired_at"`
+}
+
+// Notification is an in-app notification as the API shows it.
+type Notification struct {
+	ID          string    `json:"id"`
+	UserID      string    `json:"-"`
+	TaskID      string    `json:"task_id"`
+	Title       string    `json:"title"`
+	Message     string    `json:"message"`
+	RemindAt    time.Time `json:"remind_at"`
+	DeliveredAt time.Time `json:"delivered_at"`
+	Read        bool      `json:"read"`
+}
+
+// NotificationData is the payload of notification.created.
+type NotificationData struct {
+	Notification Notification `json:"notification"`
+	UserID       string       `json:"user_id"`
+}
+
+// Notified is the event of a new notification, keyed by its task.
+func Notified(source string, n Notification) Event {
+	id, _ := uuid.NewV7()
+	data, _ := json.Marshal(NotificationData{Notification: n, UserID: n.UserID})
+	return Event{ID: id.String(), Type: NotificationCreated, Source: source, Subject: n.TaskID, Time: n.DeliveredAt,
+		Data: data, Topics: []string{TopicTaskUpdates}}
+}

@@ -17,7 +17,7 @@ import (
 // Every returns all REST routes: what the local gateway and tests serve in one process.
 func Every(d *fn.Deps) []fn.Route {
 	var all []fn.Route
-	for _, r := range []fn.Routes{Create, Get, Update, Delete, Complete, List, Search, Tags, History} {
+	for _, r := range []fn.Routes{Create, Get, Update, Delete, Complete, List, Search, Tags, History, Notifications} {
 		all = append(all, r(d)...)
 	}
 	return all
@@ -60,6 +60,6 @@ func route(method, pattern string, h fn.Handler) fn.Route {
 // by it and the manifests deploy one Service per entry.
 var Functions = map[string]fn.Routes{
 	"create": Create, "get": Get, "update": Update, "delete": Delete, "complete": Complete,
-	"list": List, "search": Search, "tags": Tags, "history": History,
+	"list": List, "search": Search, "tags": Tags, "history": History, "notifications": Notifications,
 	"updates": updates.New(nil).Routes,
 }

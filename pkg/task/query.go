@@ -22,6 +22,7 @@ const (
 	SortPriority  = "priority"
 	SortTitle     = "title"
 	SortRelevance = "relevance"
+	SortDelivered = "delivered_at" // notifications, newest first
 )
 
 // Page-size and search bounds.
@@ -88,6 +89,9 @@ func decodeCursor(s string) (*Cursor, bool) {
 		ok = len(c.Value) <= 4*MaxTitle
 	case SortRelevance:
 		_, err = strconv.ParseFloat(c.Value, 32)
+		ok = err == nil
+	case SortDelivered:
+		_, err = time.Parse(time.RFC3339Nano, c.Value)
 		ok = err == nil
 	}
 	return &c, ok
@@ -205,6 +209,35 @@ func ParseListQuery(v url.Values, search bool, now time.Time) (ListQuery, error)
 		q.Terms = terms
 	}
 	return q, fe.Err()
+}
+
+// ParsePage validates the limit and cursor of a listing in one fixed order
+// (sort, descending), refusing any other parameter.
+func ParsePage(v url.Values, sort string) (int, *Cursor, error) {
+	fe := errs.FieldErrors{}
+	limit := DefaultLimit
+	var after *Cursor
+	for name, vals := range v {
+		switch {
+		case name != "limit" && name != "cursor":
+			fe.Add(name, "unknown query parameter")
+		case len(vals) > 1:
+			fe.Add(name, "must be given at most once")
+		case name == "limit":
+			n, err := strconv.Atoi(vals[0])
+			if err != nil || n < 1 || n > MaxLimit {
+				fe.Add(name, "must be an integer from 1 to 500")
+			}
+			limit = n
+		default:
+			c, ok := decodeCursor(vals[0])
+			if !ok || c.Sort != sort || !c.Desc {
+				fe.Add(name, "is not a cursor of this listing")
+			}
+			after = c
+		}
+	}
+	return limit, after, fe.Err()
 }
 
 func queryTime(s, name string, fe errs.FieldErrors) *time.Time {

@@ -42,10 +42,11 @@ type Config struct {
 	Brokers []string `envconfig:"KAFKA_BROKERS" required:"true"`
 }
 
-// Message is one SSE data payload.
+// Message is one SSE data payload: a task change, or a notification.
 type Message struct {
-	Type string    `json:"type"` // created, updated, completed, deleted
-	Task task.Task `json:"task"`
+	Type         string               `json:"type"` // created, updated, completed, deleted, notification
+	Task         *task.Task           `json:"task,omitempty"`
+	Notification *events.Notification `json:"notification,omitempty"`
 }
 
 var shortTypes = map[string]string{events.TaskCreated: "created", events.TaskUpdated: "updated",
@@ -222,11 +223,18 @@ func (s *Stream) complete(ctx context.Context, pos position, partitions int32) e
 	return missing
 }
 
-// decode keeps the task events of user.
+// decode keeps the task changes and notifications of user.
 func decode(ctx context.Context, rec *kgo.Record, user string) (Message, bool) {
 	e, err := kafka.ToEvent(ctx, rec)
 	if err != nil {
 		return Message{}, false
+	}
+	if e.Type() == events.NotificationCreated {
+		var d events.NotificationData
+		if json.Unmarshal(e.Data(), &d) != nil || d.UserID != user {
+			return Message{}, false
+		}
+		return Message{Type: "notification", Notification: &d.Notification}, true
 	}
 	short, ok := shortTypes[e.Type()]
 	if !ok {
@@ -236,5 +244,5 @@ func decode(ctx context.Context, rec *kgo.Record, user string) (Message, bool) {
 	if json.Unmarshal(e.Data(), &d) != nil || d.UserID != user {
 		return Message{}, false
 	}
-	return Message{Type: short, Task: d.Task}, true
+	return Message{Type: short, Task: &d.Task}, true
 }

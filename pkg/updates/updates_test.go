@@ -128,7 +128,7 @@ func TestStreamsFanOutIsolateAndResume(t *testing.T) {
 	for _, tab := range []<-chan sseMsg{tab1, tab2} {
 		m := next(t, tab)
 		var body Message
-		if err := json.Unmarshal([]byte(m.data), &body); err != nil || body.Type != "created" || body.Task.Title != "first" || m.typ != "created" || m.id == "" {
+		if err := json.Unmarshal([]byte(m.data), &body); err != nil || body.Type != "created" || body.Task == nil || body.Task.Title != "first" || m.typ != "created" || m.id == "" {
 			t.Fatalf("message %+v %v", m, err)
 		}
 		lastID = m.id

@@ -1,0 +1,10 @@
+// Command notifications is TaskFlow's notifications function (a Knative
+// Service); see pkg/handlers.Notifications.
+package main
+
+import (
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/handlers"
+)
+
+func main() { fn.Main("notifications", handlers.Notifications) }

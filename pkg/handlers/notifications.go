@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+// Notifications serves GET /api/notifications (newest first, keyset pages)
+// and PATCH /api/notifications/{id} with {"read": true|false}.
+func Notifications(d *fn.Deps) []fn.Route {
+	list := func(w http.ResponseWriter, r *http.Request, user string) error {
+		limit, after, err := task.ParsePage(r.URL.Query(), task.SortDelivered)
+		if err != nil {
+			return err
+		}
+		items, next, err := d.Store.Notifications(r.Context(), user, limit, after)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []events.Notification{}
+		}
+		var cursor *string
+		if next != nil {
+			c := next.Encode()
+			cursor = &c
+		}
+		fn.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": cursor})
+		return nil
+	}
+	mark := func(w http.ResponseWriter, r *http.Request, user string) error {
+		id := r.PathValue("id")
+		if uuid.Validate(id) != nil {
+			return errs.ErrNotFound
+		}
+		body, err := fn.ReadJSON(r)
+		if err != nil {
+			return err
+		}
+		var in map[string]json.RawMessage
+		if json.Unmarshal(body, &in) != nil || in == nil {
+			return errs.Invalidf(`request body must be the JSON object {"read": true|false}`)
+		}
+		fe := errs.FieldErrors{}
+		var read bool
+		raw, ok := in["read"]
+		if !ok || json.Unmarshal(raw, &read) != nil {
+			fe.Add("read", "is required: true or false")
+		}
+		for k := range in {
+			if k != "read" {
+				fe.Add(k, "unknown field")
+			}
+		}
+		if err := fe.Err(); err != nil {
+			return err
+		}
+		n, err := d.Store.MarkRead(r.Context(), user, id, read)
+		if err != nil {
+			return err
+		}
+		fn.WriteJSON(w, http.StatusOK, n)
+		return nil
+	}
+	return []fn.Route{
+		route(http.MethodGet, "/api/notifications", list),
+		route(http.MethodPatch, "/api/notifications/{id}", mark),
+	}
+}

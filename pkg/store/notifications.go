@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+const notificationColumns = `id, user_id, task_id, title, message, remind_at, delivered_at, read`
+
+func scanNotification(row pgx.Row) (events.Notification, error) {
+	var n events.Notification
+	var id, taskID uuid.UUID
+	err := row.Scan(&id, &n.UserID, &taskID, &n.Title, &n.Message, &n.RemindAt, &n.DeliveredAt, &n.Read)
+	n.ID, n.TaskID = id.String(), taskID.String()
+	n.RemindAt, n.DeliveredAt = n.RemindAt.UTC(), n.DeliveredAt.UTC()
+	return n, err
+}
+
+// Notify stores the notification of a reminder once, with its
+// notification.created event for the live stream. It returns the stored
+// notification (the first one on a redelivery), whether this call created
+// it, and whether its webhook delivery is still owed.
+func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notification, bool, bool, error) {
+	var (
+		out     events.Notification
+		created bool
+		owed    bool
+	)
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		n.ID = id.String()
+		n.RemindAt, n.DeliveredAt = n.RemindAt.Truncate(time.Microsecond), n.DeliveredAt.Truncate(time.Microsecond)
+		out, err = scanNotification(tx.QueryRow(ctx, `INSERT INTO notifications (id, user_id, task_id, title, message,
+				remind_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (task_id, remind_at) DO NOTHING RETURNING `+notificationColumns,
+			n.ID, n.UserID, n.TaskID, n.Title, n.Message, n.RemindAt, n.DeliveredAt))
+		if errors.Is(err, pgx.ErrNoRows) {
+			var delivered *time.Time
+			out, err = scanNotification(tx.QueryRow(ctx, `SELECT `+notificationColumns+` FROM notifications
+				WHERE task_id = $1 AND remind_at = $2`, n.TaskID, n.RemindAt))
+			if err == nil {
+				err = tx.QueryRow(ctx, `SELECT webhook_delivered_at FROM notifications WHERE id = $1`, out.ID).Scan(&delivered)
+			}
+			owed = delivered == nil
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		created, owed = true, true
+		return writeEvents(ctx, tx, []events.Event{events.Notified(s.Source, out)})
+	})
+	return out, created, owed, err
+}
+
+// WebhookDone records the webhook's final answer for a notification.
+func (s *Store) WebhookDone(ctx context.Context, id string, status int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET webhook_delivered_at = now(), webhook_status = $2
+		WHERE id = $1`, id, status)
+	return dbErr(err)
+}
+
+// Notifications lists the user's notifications, newest first, after the
+// cursor (delivered_at, id) when given.
+func (s *Store) Notifications(ctx context.Context, user string, limit int, after *task.Cursor) ([]events.Notification, *task.Cursor, error) {
+	args := []any{user, limit + 1}
+	where := ""
+	if after != nil {
+		at, _ := time.Parse(time.RFC3339Nano, after.Value)
+		args = append(args, at, after.ID)
+		where = " AND (delivered_at, id) < ($3, $4::uuid)"
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications
+		WHERE user_id = $1`+where+` ORDER BY delivered_at DESC, id DESC LIMIT $2`, args...)
+	if err != nil {
+		return nil, nil, dbErr(err)
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Notification, error) { return scanNotification(r) })
+	if err != nil {
+		return nil, nil, dbErr(err)
+	}
+	if len(items) > limit {
+		items = items[:limit]
+		last := items[limit-1]
+		c := task.Cursor{Sort: "delivered_at", Desc: true, Value: last.DeliveredAt.Format(time.RFC3339Nano), ID: last.ID}
+		return items, &c, nil
+	}
+	return items, nil, nil
+}
+
+// MarkRead sets the read flag of the user's notification and returns it.
+func (s *Store) MarkRead(ctx context.Context, user, id string, read bool) (events.Notification, error) {
+	n, err := scanNotification(s.pool.QueryRow(ctx, `UPDATE notifications SET read = $3
+		WHERE user_id = $1 AND id = $2 RETURNING `+notificationColumns, user, id, read))
+	return n, dbErr(err)
+}
