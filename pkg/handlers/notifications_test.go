@@ -21,8 +21,8 @@ func TestNotificationsListReadAndIsolation(t *testing.T) {
 	var ids []string
 	for i := range 3 {
 		n, _, _, err := st.Notify(context.Background(), events.Notification{UserID: "alice",
-			TaskID:   fmt.Sprintf("0193f0c2-0000-7000-8000-00000000000%d", i),
-			Title:    fmt.Sprint("t", i), Message: "m", RemindAt: base, DeliveredAt: base.Add(time.Duration(i) * time.Minute)})
+			TaskID: fmt.Sprintf("0193f0c2-0000-7000-8000-00000000000%d", i),
+			Title:  fmt.Sprint("t", i), Message: "m", RemindAt: base, DeliveredAt: base.Add(time.Duration(i) * time.Minute)})
 		if err != nil {
 			t.Fatal(err)
 		}
