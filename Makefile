@@ -15,6 +15,7 @@ build:
 ## run: the whole stack in the foreground (API.md §1); Ctrl-C stops it
 run: build
 	@export DATABASE_URL="$$(scripts/postgres.sh taskflow)" && \
+	 export TASKFLOW_DAPR_BIN="$${TASKFLOW_DAPR_BIN:-$$(scripts/dapr.sh)}" && \
 	 export TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" && \
 	 exec $(BIN)/taskflow-dev run
 

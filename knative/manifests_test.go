@@ -74,8 +74,9 @@ func services(t *testing.T) map[string]*servingv1.Service {
 	return out
 }
 
-// alwaysOn are the Services that are not request-driven.
-var alwaysOn = map[string]bool{"relay": true}
+// alwaysOn are the Services that are not request-driven, with the replica
+// count they must keep ("" for at least one).
+var alwaysOn = map[string]string{"relay": "1", "reminder": ""}
 
 // TestServicesValidate applies Knative's own defaulting and validation; only
 // error-level findings fail (the security-context advice is a warning).
@@ -91,9 +92,9 @@ func TestServicesValidate(t *testing.T) {
 		}
 		tpl := svc.Spec.Template
 		minScale, maxScale := tpl.Annotations["autoscaling.knative.dev/min-scale"], tpl.Annotations["autoscaling.knative.dev/max-scale"]
-		if alwaysOn[svc.Name] {
-			if minScale != "1" || maxScale != "1" {
-				t.Errorf("%s: %s must run exactly one replica", file, svc.Name)
+		if exact, ok := alwaysOn[svc.Name]; ok {
+			if minScale != "1" || (exact != "" && maxScale != exact) {
+				t.Errorf("%s: %s must always run (exactly %q replicas)", file, svc.Name, exact)
 			}
 		} else if minScale != "0" {
 			t.Errorf("%s: functions scale to zero", file)

@@ -14,6 +14,7 @@ go vet ./...
 
 scripts/tools.sh
 export TASKFLOW_KO="$PWD/.cache/bin/ko"
+export TASKFLOW_DAPR_BIN="${TASKFLOW_DAPR_BIN:-$(scripts/dapr.sh)}" # real daprd and scheduler, built once
 export TASKFLOW_TEST_DATABASE_URL="${TASKFLOW_TEST_DATABASE_URL:-$(scripts/postgres.sh postgres)}"
 echo "tests use PostgreSQL at ${TASKFLOW_TEST_DATABASE_URL%%\?*}"
 

@@ -37,6 +37,9 @@ type Config struct {
 	Manifests   string `envconfig:"TASKFLOW_MANIFESTS" default:"knative"`
 	Triggers    string `envconfig:"TASKFLOW_TRIGGERS" default:"triggers"`
 	BrokerAddr  string `envconfig:"TASKFLOW_BROKER_ADDR" default:"127.0.0.1:8081"`
+	DaprBin     string `envconfig:"TASKFLOW_DAPR_BIN" default:".cache/dapr/bin"`
+	DaprData    string `envconfig:"TASKFLOW_DAPR_DATA" default:".cache/dapr/run"`
+	DaprGRPC    string `envconfig:"DAPR_GRPC_ENDPOINT"` // a running sidecar instead of starting one
 	LogLevel    string `envconfig:"LOG_LEVEL" default:"warn"`
 }
 
@@ -44,6 +47,7 @@ type Config struct {
 type Stack struct {
 	cfg     Config
 	brokers string
+	dapr    string
 	log     *slog.Logger
 	out     io.Writer
 	procs   []*proc
@@ -85,17 +89,39 @@ func (s *Stack) Run(ctx context.Context) error {
 	s.brokers = brokers
 	var upstreams []string
 	var gateway *Service
+	addrs := map[string]string{}
+	for i, svc := range services {
+		addr, err := s.functionAddr(i)
+		if err != nil {
+			return err
+		}
+		addrs[svc.Name] = addr
+	}
+	health := []string{"http://" + s.cfg.BrokerAddr + "/readyz"}
+	daprGRPC := s.cfg.DaprGRPC
+	if reminder, ok := addrs["reminder"]; ok && daprGRPC == "" {
+		_, port, _ := net.SplitHostPort(reminder)
+		appPort, _ := strconv.Atoi(port)
+		d, err := StartDapr(ctx, s.cfg.DaprBin, s.cfg.DaprData, "taskflow-reminder", appPort, prefixed(s.out, "dapr"))
+		if err != nil {
+			return err
+		}
+		defer d.Stop()
+		daprGRPC = d.GRPCAddr
+		s.dapr = d.GRPCAddr + " (daprd and scheduler, " + s.cfg.DaprBin + ")"
+		health = append(health, "http://"+d.HTTPAddr+"/v1.0/healthz")
+	}
 	for i, svc := range services {
 		if svc.Name == "gateway" {
 			gateway = &services[i]
 			continue
 		}
-		addr, err := s.functionAddr(i)
-		if err != nil {
-			return err
+		upstreams = append(upstreams, svc.Name+"=http://"+addrs[svc.Name])
+		fenv := env
+		if svc.Name == "reminder" {
+			fenv = append(append([]string{}, env...), "DAPR_GRPC_ENDPOINT="+daprGRPC)
 		}
-		upstreams = append(upstreams, svc.Name+"=http://"+addr)
-		if err := s.start(ctx, svc, addr, env); err != nil {
+		if err := s.start(ctx, svc, addrs[svc.Name], fenv); err != nil {
 			return err
 		}
 	}
@@ -107,7 +133,7 @@ func (s *Stack) Run(ctx context.Context) error {
 		return err
 	}
 	genv := append(env, "TASKFLOW_UPSTREAMS="+strings.Join(upstreams, ","),
-		"TASKFLOW_HEALTH_URLS=http://"+s.cfg.BrokerAddr+"/readyz")
+		"TASKFLOW_HEALTH_URLS="+strings.Join(health, ","))
 	if err := s.start(ctx, *gateway, s.cfg.APIAddr, genv); err != nil {
 		return err
 	}
@@ -150,8 +176,12 @@ func (s *Stack) banner() {
 	if s.cfg.Brokers != "" {
 		kafka = s.brokers + " (external)"
 	}
-	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  broker:     http://%s  (POST CloudEvents)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n  kafka:      %s\n",
-		s.cfg.APIAddr, s.cfg.BrokerAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL), kafka)
+	dapr := s.dapr
+	if dapr == "" {
+		dapr = s.cfg.DaprGRPC + " (external sidecar)"
+	}
+	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  broker:     http://%s  (POST CloudEvents)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n  kafka:      %s\n  dapr:       %s\n",
+		s.cfg.APIAddr, s.cfg.BrokerAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL), kafka, dapr)
 	if s.cfg.Secret != "" {
 		tok, err := auth.Sign([]byte(s.cfg.Secret), "dev-user", time.Now(), 24*time.Hour)
 		if err == nil {

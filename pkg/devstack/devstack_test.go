@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,6 +33,18 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// daprBin is where scripts/dapr.sh put daprd and scheduler.
+func daprBin(t *testing.T) string {
+	if d := os.Getenv("TASKFLOW_DAPR_BIN"); d != "" {
+		return d
+	}
+	d, _ := filepath.Abs("../../.cache/dapr/bin")
+	if _, err := os.Stat(filepath.Join(d, "daprd")); err != nil {
+		t.Fatalf("no daprd in %s: run scripts/dapr.sh (make test does)", d)
+	}
+	return d
+}
+
 // TestStackEndToEnd builds every function, starts the stack as `make run`
 // does, creates and reads a task through the one base URL, then stops it and
 // checks that no process is left behind.
@@ -43,7 +57,8 @@ func TestStackEndToEnd(t *testing.T) {
 	secret := "e2e-secret-e2e-secret-e2e-secret-e2e"
 	cfg := Config{APIAddr: kafkatest.FreeAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
 		PortBase: 0, BinDir: bin, Manifests: "../../knative", LogLevel: "warn",
-		KafkaAddr: kafkatest.FreeAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: kafkatest.FreeAddr(t)}
+		KafkaAddr: kafkatest.FreeAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: kafkatest.FreeAddr(t),
+		DaprBin: daprBin(t), DaprData: t.TempDir()}
 	out := &syncBuf{}
 	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), out)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -220,6 +235,27 @@ func TestStackEndToEnd(t *testing.T) {
 	}
 	if !notified {
 		t.Error("the reminder never became a notification")
+	}
+	// A real reminder: Dapr calls the reminder function back at the time,
+	// and the notification follows through Kafka, the Broker and notify.
+	remindAt := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	req, _ = http.NewRequest("POST", base+"/api/tasks", strings.NewReader(fmt.Sprintf(
+		`{"title":"dentist","reminder_time":%q}`, remindAt.Format(time.RFC3339))))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 201 {
+		t.Fatalf("task with a reminder: %v %v", res, err)
+	}
+	reminded := false
+	for end := time.Now().Add(30 * time.Second); !reminded && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		_, body := get("/api/notifications")
+		items, _ := body["items"].([]any)
+		for _, it := range items {
+			reminded = reminded || it.(map[string]any)["title"] == "dentist"
+		}
+	}
+	if !reminded {
+		t.Error("the reminder of a task never arrived as a notification")
 	}
 	res, err = http.Get(base + "/healthz")
 	if err != nil || res.StatusCode != 200 {

@@ -94,6 +94,12 @@ func Serve(name string, routes Routes, consumers Consumers) {
 	})
 }
 
+// ServeWith runs a function whose handler needs more than routes and event
+// handlers (the reminder function also takes Dapr's job callbacks).
+func ServeWith(name string, handler func(context.Context, Config, *Deps) (http.Handler, error)) {
+	serve(name, handler)
+}
+
 // serve owns what every function shares: config, logs, the store, signals
 // and the server's lifetime.
 func serve(name string, handler func(context.Context, Config, *Deps) (http.Handler, error)) {

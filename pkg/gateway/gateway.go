@@ -120,7 +120,7 @@ func (g *Gateway) checkURL(name, url string) {
 			return err
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode/100 != 2 {
 			return fmt.Errorf("answered %d", resp.StatusCode)
 		}
 		return nil

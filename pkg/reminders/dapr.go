@@ -1,0 +1,150 @@
+// Package reminders keeps one Dapr Job per pending reminder (scheduled,
+// moved and cancelled as tasks change), fires reminder.due when Dapr calls
+// back and the reminder is still current, and reconciles the jobs with
+// PostgreSQL so that a job Dapr lost is made again.
+package reminders
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	runtimev1 "github.com/dapr/dapr/pkg/proto/runtime/v1"
+	dapr "github.com/dapr/go-sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/taskflow/taskflow/pkg/store"
+)
+
+// Jobs is what reminders need of a job scheduler.
+type Jobs interface {
+	Schedule(ctx context.Context, r store.Reminder) error
+	Delete(ctx context.Context, taskID string) error
+	Exists(ctx context.Context, taskID string) (bool, error)
+}
+
+// JobName is the deterministic job of a task's reminder.
+func JobName(taskID string) string { return "reminder-" + taskID }
+
+// DaprJobs schedules through a Dapr sidecar's Jobs API (gRPC). It connects
+// on first use, so the function starts without waiting for its sidecar.
+type DaprJobs struct {
+	Addr string
+	mu   sync.Mutex
+	c    dapr.Client
+}
+
+func (d *DaprJobs) client(ctx context.Context) (dapr.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.c != nil {
+		return d.c, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := dapr.NewClientWithAddressContext(ctx, d.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dapr sidecar %s: %w", d.Addr, err)
+	}
+	d.c = c
+	return c, nil
+}
+
+// Close releases the sidecar connection.
+func (d *DaprJobs) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.c != nil {
+		d.c.Close()
+	}
+}
+
+// Schedule (re)places the task's job at the reminder time, rounded up to the
+// second so that it never fires early. Scheduling a name again replaces it.
+func (d *DaprJobs) Schedule(ctx context.Context, r store.Reminder) error {
+	c, err := d.client(ctx)
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(jobData{TaskID: r.TaskID, UserID: r.UserID, RemindAt: r.RemindAt.UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		return err
+	}
+	// Dapr hands the Any's bytes back as the callback body: JSON it is.
+	data := &anypb.Any{TypeUrl: "type.taskflow.dev/reminder+json", Value: payload}
+	at := r.RemindAt.UTC()
+	if t := at.Truncate(time.Second); !t.Equal(at) {
+		at = t.Add(time.Second)
+	}
+	return c.ScheduleJobAlpha1(ctx, &dapr.Job{Name: JobName(r.TaskID), DueTime: at.Format(time.RFC3339), Data: data})
+}
+
+// Delete removes the task's job; a job that is not there is no error.
+func (d *DaprJobs) Delete(ctx context.Context, taskID string) error {
+	c, err := d.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.DeleteJobAlpha1(ctx, JobName(taskID)); err != nil && !notFound(err) {
+		return err
+	}
+	return nil
+}
+
+// Exists reports whether the task's job is scheduled.
+func (d *DaprJobs) Exists(ctx context.Context, taskID string) (bool, error) {
+	c, err := d.client(ctx)
+	if err != nil {
+		return false, err
+	}
+	// The proto client, not the SDK's GetJobAlpha1, which prints every job it reads.
+	if _, err := c.GrpcClient().GetJobAlpha1(ctx, &runtimev1.GetJobRequest{Name: JobName(taskID)}); err != nil {
+		if notFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// notFound recognises a missing job; Dapr 1.15 reports it as an Internal
+// error that wraps the scheduler's NotFound.
+func notFound(err error) bool {
+	if s, ok := status.FromError(err); ok && s.Code() == codes.NotFound {
+		return true
+	}
+	return strings.Contains(err.Error(), "code = NotFound") || strings.Contains(err.Error(), "job not found")
+}
+
+type jobData struct {
+	TaskID   string `json:"task_id"`
+	UserID   string `json:"user_id"`
+	RemindAt string `json:"remind_at"`
+}
+
+// jobPayload decodes the data Dapr hands back on a job callback: the JSON
+// TaskFlow scheduled, or the same fields as a protobuf Struct.
+func jobPayload(body []byte) (store.Reminder, error) {
+	var raw jobData
+	if err := json.Unmarshal(body, &raw); err != nil {
+		var st structpb.Struct
+		if proto.Unmarshal(body, &st) != nil {
+			return store.Reminder{}, fmt.Errorf("job data is neither JSON nor a Struct: %w", err)
+		}
+		f := st.GetFields()
+		raw = jobData{TaskID: f["task_id"].GetStringValue(), UserID: f["user_id"].GetStringValue(),
+			RemindAt: f["remind_at"].GetStringValue()}
+	}
+	at, err := time.Parse(time.RFC3339Nano, raw.RemindAt)
+	if err != nil || raw.TaskID == "" || raw.UserID == "" {
+		return store.Reminder{}, fmt.Errorf("job data %q is not a reminder", body)
+	}
+	return store.Reminder{TaskID: raw.TaskID, UserID: raw.UserID, RemindAt: at.UTC()}, nil
+}

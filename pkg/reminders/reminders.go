@@ -1,0 +1,145 @@
+package reminders
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/store"
+)
+
+// Grace is how late a reminder may still be scheduled and fired: a reminder
+// time further in the past is not reminded of.
+const Grace = time.Hour
+
+// Service keeps the jobs of reminders in step with the tasks.
+type Service struct {
+	Store *store.Store
+	Jobs  Jobs
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Repaired counts jobs the reconciler had to make again.
+	Repaired atomic.Int64
+}
+
+// Consumers handles every task.* event: whatever the event says, the job is
+// set from the task as it is now in PostgreSQL, so late or reordered events
+// cannot leave a stale job behind.
+func (s *Service) Consumers(*fn.Deps) map[string]fn.EventHandler {
+	h := func(ctx context.Context, e cloudevents.Event) error {
+		var d events.TaskData
+		if err := json.Unmarshal(e.Data(), &d); err != nil || d.UserID == "" || d.Task.ID == "" {
+			return errs.Invalidf("event data lacks user_id or task.id")
+		}
+		return s.Sync(ctx, d.UserID, d.Task.ID)
+	}
+	return map[string]fn.EventHandler{events.TaskCreated: h, events.TaskUpdated: h, events.TaskCompleted: h, events.TaskDeleted: h}
+}
+
+// Sync schedules, moves or deletes the task's job to match its pending reminder.
+func (s *Service) Sync(ctx context.Context, user, taskID string) error {
+	r, err := s.Store.PendingReminder(ctx, user, taskID)
+	if err != nil {
+		return err
+	}
+	if r != nil && r.RemindAt.After(s.Now().Add(-Grace)) {
+		err = s.Jobs.Schedule(ctx, *r)
+	} else {
+		err = s.Jobs.Delete(ctx, taskID)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: jobs: %w", errs.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// JobHandler serves Dapr's job callbacks (POST /job/<name>): the reminder
+// fires if it is still current. A failure answers 500 so that Dapr tries
+// again; the reconciler re-creates what Dapr gives up on.
+func (s *Service) JobHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/job/")
+		body, err := io.ReadAll(r.Body)
+		if err != nil || r.Method != http.MethodPost {
+			http.Error(w, "bad job callback", http.StatusBadRequest)
+			return
+		}
+		rem, err := jobPayload(body)
+		if err != nil || JobName(rem.TaskID) != name {
+			s.Log.Warn("job callback without a reminder; dropped", "job", name, "error", err)
+			w.WriteHeader(http.StatusOK) // nothing will make it valid
+			return
+		}
+		now := s.Now()
+		if now.Before(rem.RemindAt) { // never early: come back at the time
+			if err := s.Jobs.Schedule(r.Context(), rem); err != nil {
+				http.Error(w, "reschedule failed", http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if _, err := s.Store.FireReminder(r.Context(), rem, now.UTC()); err != nil {
+			s.Log.Error("reminder not fired; Dapr will retry", "task", rem.TaskID, "error", err)
+			http.Error(w, "not fired", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// Reconcile makes sure every unfired reminder in PostgreSQL has its job,
+// re-creating the missing ones; it returns how many it repaired.
+func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	pending, err := s.Store.PendingReminders(ctx, s.Now().Add(-Grace), 100_000)
+	if err != nil {
+		return 0, err
+	}
+	repaired := 0
+	for _, r := range pending {
+		ok, err := s.Jobs.Exists(ctx, r.TaskID)
+		if err != nil {
+			return repaired, err
+		}
+		if ok {
+			continue
+		}
+		if err := s.Jobs.Schedule(ctx, r); err != nil {
+			return repaired, err
+		}
+		repaired++
+		s.Log.Warn("reminder job was missing; re-created", "task", r.TaskID, "remind_at", r.RemindAt)
+	}
+	s.Repaired.Add(int64(repaired))
+	return repaired, nil
+}
+
+// RunReconciler reconciles at start and then every interval until ctx ends.
+func (s *Service) RunReconciler(ctx context.Context, interval time.Duration) {
+	for {
+		n, err := s.Reconcile(ctx)
+		switch {
+		case err != nil && !errors.Is(err, context.Canceled):
+			s.Log.Warn("reconcile failed; will retry", "error", err)
+		case n > 0:
+			s.Log.Info("reconciled reminders", "repaired", n, "total_repaired", s.Repaired.Load())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}

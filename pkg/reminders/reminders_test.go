@@ -1,0 +1,196 @@
+package reminders
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/taskflow/taskflow/pkg/devstack"
+	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/store/storetest"
+	"github.com/taskflow/taskflow/pkg/task"
+)
+
+// daprBin is where scripts/dapr.sh put the real daprd and scheduler.
+func daprBin(t *testing.T) string {
+	if d := os.Getenv("TASKFLOW_DAPR_BIN"); d != "" {
+		return d
+	}
+	d, _ := filepath.Abs("../../.cache/dapr/bin")
+	if _, err := os.Stat(filepath.Join(d, "daprd")); err != nil {
+		t.Fatalf("no daprd in %s: run scripts/dapr.sh (make test does)", d)
+	}
+	return d
+}
+
+type env struct {
+	t   *testing.T
+	st  *store.Store
+	url string
+	svc *Service
+}
+
+// newEnv starts an app serving the job callbacks, a real scheduler and daprd
+// for it, and the reminder service on a fresh database.
+func newEnv(t *testing.T) *env {
+	st, url := storetest.New(t)
+	st.Source = events.Source("reminder")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := &Service{Store: st, Log: quiet, Now: time.Now}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/job/", svc.JobHandler())
+	app := &http.Server{Handler: mux}
+	go func() { _ = app.Serve(l) }()
+	t.Cleanup(func() { _ = app.Close() })
+	d, err := devstack.StartDapr(context.Background(), daprBin(t), t.TempDir(), "taskflow-reminder-test",
+		l.Addr().(*net.TCPAddr).Port, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	jobs := &DaprJobs{Addr: d.GRPCAddr}
+	t.Cleanup(jobs.Close)
+	svc.Jobs = jobs
+	return &env{t: t, st: st, url: url, svc: svc}
+}
+
+// task creates a task for alice reminding at the given time.
+func (e *env) task(title string, remindAt time.Time) task.Task {
+	e.t.Helper()
+	due := remindAt.Add(time.Hour)
+	tk := task.Task{UserID: "alice", Title: title, Status: task.Active, Priority: task.Medium, Tags: []string{},
+		DueDate: &due, ReminderTime: &remindAt, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+	out, _, err := e.st.Create(context.Background(), tk, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.svc.Sync(context.Background(), "alice", out.ID); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// fired returns the reminder.due events stored for a task, with their data.
+func (e *env) fired(taskID string) []events.ReminderData {
+	e.t.Helper()
+	c, err := pgx.Connect(context.Background(), e.url)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	rows, err := c.Query(context.Background(), `SELECT data FROM outbox WHERE type = $1 AND subject = $2`, events.ReminderDue, taskID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []events.ReminderData
+	for rows.Next() {
+		var raw string
+		var d events.ReminderData
+		_ = rows.Scan(&raw)
+		_ = json.Unmarshal([]byte(raw), &d)
+		out = append(out, d)
+	}
+	return out
+}
+
+func (e *env) waitFired(taskID string, within time.Duration) []events.ReminderData {
+	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if f := e.fired(taskID); len(f) > 0 {
+			return f
+		}
+	}
+	return nil
+}
+
+// TestRemindersOnRealDapr: a reminder fires once, not before its time and
+// within a second after it; a moved one fires at its new time only; a
+// completed or deleted task never reminds; a job deleted behind TaskFlow's
+// back is re-created by the reconciler and fires.
+func TestRemindersOnRealDapr(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	at := time.Now().Add(4 * time.Second).Truncate(time.Second).UTC()
+
+	onTime := e.task("on time", at)
+	moved := e.task("moved", at)
+	done := e.task("completed", at)
+	gone := e.task("deleted", at)
+	lost := e.task("lost job", at)
+
+	later := at.Add(3 * time.Second)
+	if _, _, err := e.st.Update(ctx, "alice", moved.ID, 0, func(cur task.Task) (task.Task, bool, error) {
+		return cur.Patch(task.Input{ReminderTime: task.Opt[time.Time]{Set: true, Value: &later}}, time.Now().UTC())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.st.Update(ctx, "alice", done.ID, 0, func(cur task.Task) (task.Task, bool, error) {
+		next, ch := cur.Complete(time.Now().UTC())
+		return next, ch, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Delete(ctx, "alice", gone.ID, 0, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{moved.ID, done.ID, gone.ID} {
+		if err := e.svc.Sync(ctx, "alice", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.svc.Jobs.Delete(ctx, lost.ID); err != nil { // behind TaskFlow's back
+		t.Fatal(err)
+	}
+	if n, err := e.svc.Reconcile(ctx); err != nil || n != 1 {
+		t.Fatalf("reconcile repaired %d, %v; want the one lost job", n, err)
+	}
+
+	var wg sync.WaitGroup
+	for _, tk := range []task.Task{onTime, lost} {
+		wg.Go(func() {
+			f := e.waitFired(tk.ID, 15*time.Second)
+			if len(f) != 1 {
+				t.Errorf("%s: %d reminders", tk.Title, len(f))
+				return
+			}
+			if f[0].FiredAt.Before(at) || f[0].FiredAt.Sub(at) > time.Second || !f[0].RemindAt.Equal(at) || f[0].Title != tk.Title {
+				t.Errorf("%s fired at %s for %s (want at, or within a second after, %s)", tk.Title, f[0].FiredAt, f[0].RemindAt, at)
+			}
+		})
+	}
+	wg.Wait()
+	if f := e.fired(moved.ID); len(f) != 0 {
+		t.Errorf("the moved reminder fired at its old time")
+	}
+	f := e.waitFired(moved.ID, 15*time.Second)
+	if len(f) != 1 || f[0].FiredAt.Before(later) || !f[0].RemindAt.Equal(later) {
+		t.Errorf("moved reminder: %+v", f)
+	}
+	time.Sleep(time.Second)
+	for _, tk := range []task.Task{done, gone} {
+		if f := e.fired(tk.ID); len(f) != 0 {
+			t.Errorf("%s task reminded: %+v", tk.Title, f)
+		}
+	}
+	// A repeated callback fires nothing more.
+	if fired, err := e.st.FireReminder(ctx, store.Reminder{TaskID: onTime.ID, UserID: "alice", RemindAt: at}, time.Now()); err != nil || fired {
+		t.Errorf("second callback fired again: %v %v", fired, err)
+	}
+	if len(e.fired(onTime.ID)) != 1 {
+		t.Error("duplicate reminder.due")
+	}
+}
