@@ -8,6 +8,7 @@
 //	go run ./scripts/load events   -rate 500 -duration 60s -clients 16
 //	go run ./scripts/load successors -requests 200 -clients 2
 //	go run ./scripts/load streams  -requests 200 -rate 20
+//	go run ./scripts/load reminders -requests 1000 -clients 16 -duration 30s
 //	go run ./scripts/load startup  (ready time and idle RSS of every function)
 //
 // DATABASE_URL (seed) and TASKFLOW_AUTH_SECRET (requests) come from the
@@ -40,7 +41,7 @@ type options struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|events|successors|streams|startup [flags]")
+		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|events|successors|streams|reminders|startup [flags]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
@@ -85,6 +86,8 @@ func main() {
 			break
 		}
 		err = streams(ctx, o)
+	case "reminders":
+		err = reminders(ctx, o)
 	case "successors":
 		err = successors(ctx, o)
 	case "startup":

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// reminders creates -requests tasks whose reminders are all due in the same
+// second (-duration from now), waits for them, and reports from PostgreSQL
+// how many fired, whether any fired early, and how late they fired (the
+// reminder function's reminders_fired) and arrived as notifications.
+func reminders(ctx context.Context, o options) error {
+	tok, err := bearer(o)
+	if err != nil {
+		return err
+	}
+	db, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	at := time.Now().Add(o.duration).Truncate(time.Second).Add(time.Second).UTC()
+	run := fmt.Sprintf("rem-%d", time.Now().UnixNano())
+	c := client(o)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := 0
+	work := make(chan int)
+	writeLat := []time.Duration{}
+	for range o.clients {
+		wg.Go(func() {
+			for i := range work {
+				body := fmt.Sprintf(`{"title":"%s %d","reminder_time":%q}`, run, i, at.Format(time.RFC3339))
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.api+"/api/tasks", bytes.NewBufferString(body))
+				req.Header.Set("Authorization", tok)
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				res, err := c.Do(req)
+				d := time.Since(t0)
+				mu.Lock()
+				if err != nil || res.StatusCode != 201 {
+					failed++
+				} else {
+					writeLat = append(writeLat, d)
+				}
+				mu.Unlock()
+				if err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+			}
+		})
+	}
+	for i := range o.requests {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	fmt.Printf("reminders: created %d (failed %d) due at %s; create %s\n", o.requests-failed, failed, at.Format(time.RFC3339), summary(writeLat))
+	if time.Now().After(at) {
+		return fmt.Errorf("the creates took longer than -duration; use a longer lead")
+	}
+	const q = `SELECT f.fired_at - f.remind_at FROM reminders_fired f JOIN tasks t ON t.id = f.task_id
+		WHERE t.user_id = $1 AND t.title LIKE $2`
+	const qn = `SELECT n.delivered_at - n.remind_at FROM notifications n JOIN tasks t ON t.id = n.task_id
+		WHERE t.user_id = $1 AND t.title LIKE $2`
+	collect := func(sql string) ([]time.Duration, error) {
+		rows, err := db.Query(ctx, sql, o.user, run+" %")
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[time.Duration])
+	}
+	var fired, notified []time.Duration
+	for deadline := at.Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if fired, err = collect(q); err != nil {
+			return err
+		}
+		if notified, err = collect(qn); err != nil {
+			return err
+		}
+		if len(fired) == o.requests-failed && len(notified) == len(fired) {
+			break
+		}
+	}
+	early := 0
+	for _, d := range fired {
+		if d < 0 {
+			early++
+		}
+	}
+	fmt.Printf("fired %d of %d, early %d; lateness (fired_at - remind_at) %s\n", len(fired), o.requests-failed, early, summary(fired))
+	fmt.Printf("notified %d; lateness to the notification (delivered_at - remind_at) %s\n", len(notified), summary(notified))
+	return nil
+}
