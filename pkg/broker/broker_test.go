@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -214,5 +215,40 @@ func TestUndeliveredIsNotAcknowledged(t *testing.T) {
 	eventually(t, "delivery after restart", func() bool { return up.count() >= 1 })
 	if up.got[0].ID() != "9" {
 		t.Errorf("delivered %v", up.got[0])
+	}
+}
+
+// TestOrderedSourceKeepsPartitionOrder: an ordered KafkaSource delivers a
+// partition's records one after another, in offset order; an unordered one
+// delivers them all too.
+func TestOrderedSourceKeepsPartitionOrder(t *testing.T) {
+	for _, ordered := range []bool{true, false} {
+		kafkaAddr := kafkatest.Start(t)
+		sub := newSubscriber(t, func(int) int { return 200 })
+		b := &Broker{Manifests: Manifests{
+			Sources:  []Source{{Name: "te", Topics: []string{"reminders"}, ConsumerGroup: "test-order", Ordered: ordered}},
+			Triggers: []Trigger{{Name: "t", Subscriber: "sub", Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}}},
+		}, Brokers: []string{kafkaAddr}, Resolve: func(string) (string, bool) { return sub.srv.URL, true }, Log: quiet}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		cl, _ := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
+		for i := range 20 {
+			rec, _ := kafka.ToRecord(context.Background(), "reminders", event(fmt.Sprint(i), "dev.taskflow.x"))
+			if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cl.Close()
+		eventually(t, "20 deliveries", func() bool { return sub.count() == 20 })
+		cancel()
+		<-done
+		if ordered {
+			for i, e := range sub.got {
+				if e.ID() != fmt.Sprint(i) {
+					t.Fatalf("ordered source delivered %s at position %d", e.ID(), i)
+				}
+			}
+		}
 	}
 }

@@ -19,9 +19,13 @@ const IngressTopic = tfkafka.BrokerTopic
 // ingressSource consumes IngressTopic like a KafkaSource.
 var ingressSource = Source{Name: "broker-ingress", Topics: []string{IngressTopic}, ConsumerGroup: "taskflow-broker-ingress"}
 
+// Parallel bounds the deliveries of an unordered source in flight at once.
+const Parallel = 32
+
 // consume reads src's topics with its consumer group and dispatches every
-// record, partitions in parallel and records of a partition in order. Offsets
-// are committed only after every record of a poll was delivered.
+// record: partitions in parallel, and the records of a partition in order
+// for an ordered source or in parallel otherwise. Offsets are committed only
+// after every record of a poll was delivered.
 func consume(ctx context.Context, brokers []string, src Source, d *Dispatcher, log *slog.Logger) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup(src.ConsumerGroup),
 		kgo.ConsumeTopics(src.Topics...), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
@@ -40,12 +44,23 @@ func consume(ctx context.Context, brokers []string, src Source, d *Dispatcher, l
 			log.Warn("fetch failed", "source", src.Name, "topic", topic, "partition", p, "error", err)
 		})
 		var wg sync.WaitGroup
+		slots := make(chan struct{}, Parallel)
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
-			wg.Go(func() {
-				for _, r := range p.Records {
+			if src.Ordered {
+				wg.Go(func() {
+					for _, r := range p.Records {
+						deliverRecord(ctx, r, d, src, log)
+					}
+				})
+				return
+			}
+			for _, r := range p.Records {
+				slots <- struct{}{}
+				wg.Go(func() {
+					defer func() { <-slots }()
 					deliverRecord(ctx, r, d, src, log)
-				}
-			})
+				})
+			}
 		})
 		wg.Wait()
 		if ctx.Err() != nil {

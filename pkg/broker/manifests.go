@@ -23,6 +23,9 @@ type Source struct {
 	Name          string
 	Topics        []string
 	ConsumerGroup string
+	// Ordered delivers a partition's records one at a time (KafkaSource
+	// spec.ordering: ordered); by default, as in Knative, they go out in parallel.
+	Ordered bool
 }
 
 // Delivery is a Trigger's delivery spec.
@@ -71,6 +74,7 @@ type doc struct {
 		// KafkaSource
 		Topics        []string `json:"topics"`
 		ConsumerGroup string   `json:"consumerGroup"`
+		Ordering      string   `json:"ordering"`
 		// Trigger
 		Filter struct {
 			Attributes map[string]string `json:"attributes"`
@@ -110,7 +114,8 @@ func Load(dirs ...string) (Manifests, error) {
 			}
 			m.Default = del
 		case "KafkaSource":
-			m.Sources = append(m.Sources, Source{Name: d.Metadata.Name, Topics: d.Spec.Topics, ConsumerGroup: d.Spec.ConsumerGroup})
+			m.Sources = append(m.Sources, Source{Name: d.Metadata.Name, Topics: d.Spec.Topics,
+				ConsumerGroup: d.Spec.ConsumerGroup, Ordered: d.Spec.Ordering == "ordered"})
 		}
 	}
 	for _, d := range pending {
