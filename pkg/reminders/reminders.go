@@ -43,6 +43,11 @@ func (s *Service) Consumers(*fn.Deps) map[string]fn.EventHandler {
 		if err := json.Unmarshal(e.Data(), &d); err != nil || d.UserID == "" || d.Task.ID == "" {
 			return errs.Invalidf("event data lacks user_id or task.id")
 		}
+		if d.Task.ReminderTime == nil && (d.Previous == nil || d.Previous.ReminderTime == nil) {
+			// Never had a reminder, or it was cleared before (and its job
+			// deleted then): nothing to do, no call to Dapr.
+			return nil
+		}
 		return s.Sync(ctx, d.UserID, d.Task.ID)
 	}
 	return map[string]fn.EventHandler{events.TaskCreated: h, events.TaskUpdated: h, events.TaskCompleted: h, events.TaskDeleted: h}

@@ -3,6 +3,7 @@ package reminders
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/taskflow/taskflow/pkg/devstack"
@@ -248,4 +250,46 @@ func TestRemindersSurviveDaprRestart(t *testing.T) {
 			t.Errorf("task %s reminded %d times", id, len(f))
 		}
 	}
+}
+
+// TestEventsWithoutRemindersSkipDapr: a task that never had a reminder costs
+// no call to Dapr (the Jobs here fail every call).
+func TestEventsWithoutRemindersSkipDapr(t *testing.T) {
+	st, _ := storetest.New(t)
+	svc := &Service{Store: st, Jobs: failingJobs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
+	h := svc.Consumers(nil)
+	ev := func(typ string, d events.TaskData) error {
+		ce := cloudeventsNew(typ, d)
+		return h[typ](context.Background(), ce)
+	}
+	plain := task.Task{ID: "0193f0c2-0000-7000-8000-000000000001", UserID: "alice", Title: "x"}
+	for _, typ := range []string{events.TaskCreated, events.TaskCompleted, events.TaskDeleted} {
+		if err := ev(typ, events.TaskData{Task: plain, UserID: "alice"}); err != nil {
+			t.Errorf("%s without a reminder called Dapr: %v", typ, err)
+		}
+	}
+	at := time.Now().Add(time.Hour)
+	with := plain
+	with.ReminderTime = &at
+	if err := ev(events.TaskUpdated, events.TaskData{Task: plain, Previous: &with, UserID: "alice"}); err == nil {
+		t.Error("clearing a reminder must delete its job")
+	}
+}
+
+type failingJobs struct{}
+
+func (failingJobs) Schedule(context.Context, store.Reminder) error { return errTest }
+func (failingJobs) Delete(context.Context, string) error           { return errTest }
+func (failingJobs) Exists(context.Context, string) (bool, error)   { return false, errTest }
+
+var errTest = errors.New("dapr unavailable")
+
+func cloudeventsNew(typ string, d events.TaskData) cloudevents.Event {
+	e := cloudevents.New()
+	e.SetID("e-" + typ)
+	e.SetSource("/test")
+	e.SetType(typ)
+	b, _ := json.Marshal(d)
+	_ = e.SetData("application/json", b)
+	return e
 }
