@@ -114,6 +114,7 @@ func (d *Dapr) Stop() {
 	d.procs = nil
 }
 
+// waitStatus polls url until it answers want or limit passes.
 func waitStatus(ctx context.Context, url string, want int, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -133,7 +134,7 @@ func waitStatus(ctx context.Context, url string, want int, limit time.Duration) 
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready: %s", url, last)
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

@@ -303,28 +303,9 @@ func (s *Stack) stop() {
 	}
 }
 
+// waitReady polls url until it answers 200 or limit passes.
 func waitReady(ctx context.Context, url string, limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	var last string
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready: %s", url, last)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return waitStatus(ctx, url, http.StatusOK, limit)
 }
 
 // prefixed writes each line of a child's output as "name | line".

@@ -43,13 +43,8 @@ type env struct {
 	svc *Service
 }
 
-// newEnv starts an app serving the job callbacks, a real scheduler and daprd
-// for it, and the reminder service on a fresh database.
-func newEnv(t *testing.T) *env {
-	st, url := storetest.New(t)
-	st.Source = events.Source("reminder")
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := &Service{Store: st, Log: quiet, Now: time.Now}
+// startApp serves svc's job callbacks on a free port and returns the port.
+func startApp(t *testing.T, svc *Service) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +54,21 @@ func newEnv(t *testing.T) *env {
 	app := &http.Server{Handler: mux}
 	go func() { _ = app.Serve(l) }()
 	t.Cleanup(func() { _ = app.Close() })
-	d, err := devstack.StartDapr(context.Background(), daprBin(t), t.TempDir(), "taskflow-reminder-test",
-		l.Addr().(*net.TCPAddr).Port, io.Discard)
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// newService is the reminder service on a fresh database, without jobs yet.
+func newService(t *testing.T) (*Service, *store.Store, string) {
+	st, url := storetest.New(t)
+	st.Source = events.Source("reminder")
+	return &Service{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}, st, url
+}
+
+// newEnv starts an app serving the job callbacks, a real scheduler and daprd
+// for it, and the reminder service on a fresh database.
+func newEnv(t *testing.T) *env {
+	svc, st, url := newService(t)
+	d, err := devstack.StartDapr(context.Background(), daprBin(t), t.TempDir(), "taskflow-reminder-test", startApp(t, svc), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,21 +210,9 @@ func TestRemindersOnRealDapr(t *testing.T) {
 // reminders are pending and start again on the same data: every reminder
 // still fires, once.
 func TestRemindersSurviveDaprRestart(t *testing.T) {
-	st, url := storetest.New(t)
-	st.Source = events.Source("reminder")
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := &Service{Store: st, Log: quiet, Now: time.Now}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/job/", svc.JobHandler())
-	app := &http.Server{Handler: mux}
-	go func() { _ = app.Serve(l) }()
-	defer app.Close()
+	svc, st, url := newService(t)
 	data := t.TempDir()
-	port := l.Addr().(*net.TCPAddr).Port
+	port := startApp(t, svc)
 	d, err := devstack.StartDapr(context.Background(), daprBin(t), data, "taskflow-reminder-restart", port, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -255,8 +251,8 @@ func TestRemindersSurviveDaprRestart(t *testing.T) {
 // TestEventsWithoutRemindersSkipDapr: a task that never had a reminder costs
 // no call to Dapr (the Jobs here fail every call).
 func TestEventsWithoutRemindersSkipDapr(t *testing.T) {
-	st, _ := storetest.New(t)
-	svc := &Service{Store: st, Jobs: failingJobs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
+	svc, _, _ := newService(t)
+	svc.Jobs = failingJobs{}
 	h := svc.Consumers(nil)
 	ev := func(typ string, d events.TaskData) error {
 		ce := cloudeventsNew(typ, d)
