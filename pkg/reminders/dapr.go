@@ -26,6 +26,8 @@ import (
 // Jobs is what reminders need of a job scheduler.
 type Jobs interface {
 	Schedule(ctx context.Context, r store.Reminder) error
+	// RetryAt schedules r's job again at a later time, for a callback that failed.
+	RetryAt(ctx context.Context, r store.Reminder, at time.Time) error
 	Delete(ctx context.Context, taskID string) error
 	Exists(ctx context.Context, taskID string) (bool, error)
 }
@@ -69,6 +71,18 @@ func (d *DaprJobs) Close() {
 // Schedule (re)places the task's job at the reminder time, rounded up to the
 // second so that it never fires early. Scheduling a name again replaces it.
 func (d *DaprJobs) Schedule(ctx context.Context, r store.Reminder) error {
+	return d.schedule(ctx, JobName(r.TaskID), r, r.RemindAt)
+}
+
+// RetryAt schedules a one-off retry job for r at at. It has a name of its own
+// (the job being called back is removed once its callback returns); the
+// callback re-checks that the reminder is current, so a retry of a reminder
+// moved or cancelled meanwhile fires nothing.
+func (d *DaprJobs) RetryAt(ctx context.Context, r store.Reminder, at time.Time) error {
+	return d.schedule(ctx, fmt.Sprintf("%s-retry-%d", JobName(r.TaskID), at.Unix()), r, at)
+}
+
+func (d *DaprJobs) schedule(ctx context.Context, name string, r store.Reminder, at time.Time) error {
 	c, err := d.client(ctx)
 	if err != nil {
 		return err
@@ -79,11 +93,11 @@ func (d *DaprJobs) Schedule(ctx context.Context, r store.Reminder) error {
 	}
 	// Dapr hands the Any's bytes back as the callback body: JSON it is.
 	data := &anypb.Any{TypeUrl: "type.taskflow.dev/reminder+json", Value: payload}
-	at := r.RemindAt.UTC()
+	at = at.UTC()
 	if t := at.Truncate(time.Second); !t.Equal(at) {
 		at = t.Add(time.Second)
 	}
-	return c.ScheduleJobAlpha1(ctx, &dapr.Job{Name: JobName(r.TaskID), DueTime: at.Format(time.RFC3339), Data: data})
+	return c.ScheduleJobAlpha1(ctx, &dapr.Job{Name: name, DueTime: at.Format(time.RFC3339), Data: data})
 }
 
 // Delete removes the task's job; a job that is not there is no error.

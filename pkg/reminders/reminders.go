@@ -82,14 +82,14 @@ func (s *Service) JobHandler() http.Handler {
 			return
 		}
 		rem, err := jobPayload(body)
-		if err != nil || JobName(rem.TaskID) != name {
+		if err != nil || !strings.HasPrefix(name, JobName(rem.TaskID)) {
 			s.Log.Warn("job callback without a reminder; dropped", "job", name, "error", err)
 			w.WriteHeader(http.StatusOK) // nothing will make it valid
 			return
 		}
 		now := s.Now()
 		if now.Before(rem.RemindAt) { // never early: come back at the time
-			if err := s.Jobs.Schedule(r.Context(), rem); err != nil {
+			if err := s.Jobs.RetryAt(r.Context(), rem, rem.RemindAt); err != nil {
 				http.Error(w, "reschedule failed", http.StatusInternalServerError)
 				return
 			}
@@ -97,12 +97,33 @@ func (s *Service) JobHandler() http.Handler {
 			return
 		}
 		if _, err := s.Store.FireReminder(r.Context(), rem, now.UTC()); err != nil {
-			s.Log.Error("reminder not fired; Dapr will retry", "task", rem.TaskID, "error", err)
-			http.Error(w, "not fired", http.StatusInternalServerError)
+			s.retry(w, r, rem, now, err)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// retry is TaskFlow's failure policy for a reminder that could not fire (the
+// database unreachable, say): Dapr 1.15's jobs retry three times in three
+// seconds, so the job is scheduled again, further off as the reminder gets
+// later (1 s up to a minute), until it is an hour late. If even that fails,
+// the 500 leaves it to Dapr's own retries and then to the reconciler.
+func (s *Service) retry(w http.ResponseWriter, r *http.Request, rem store.Reminder, now time.Time, cause error) {
+	late := now.Sub(rem.RemindAt)
+	if late > Grace {
+		s.Log.Error("reminder given up: an hour late and still failing", "task", rem.TaskID, "error", cause)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	wait := min(max(late/2, time.Second), time.Minute)
+	if err := s.Jobs.RetryAt(r.Context(), rem, now.Add(wait)); err != nil {
+		s.Log.Error("reminder not fired and not rescheduled; Dapr will retry", "task", rem.TaskID, "error", cause, "reschedule", err)
+		http.Error(w, "not fired", http.StatusInternalServerError)
+		return
+	}
+	s.Log.Warn("reminder not fired; retrying", "task", rem.TaskID, "in", wait, "error", cause)
+	w.WriteHeader(http.StatusOK)
 }
 
 // Reconcile makes sure every unfired reminder in PostgreSQL has its job,

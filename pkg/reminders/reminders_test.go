@@ -275,8 +275,11 @@ func TestEventsWithoutRemindersSkipDapr(t *testing.T) {
 type failingJobs struct{}
 
 func (failingJobs) Schedule(context.Context, store.Reminder) error { return errTest }
-func (failingJobs) Delete(context.Context, string) error           { return errTest }
-func (failingJobs) Exists(context.Context, string) (bool, error)   { return false, errTest }
+func (failingJobs) RetryAt(context.Context, store.Reminder, time.Time) error {
+	return errTest
+}
+func (failingJobs) Delete(context.Context, string) error         { return errTest }
+func (failingJobs) Exists(context.Context, string) (bool, error) { return false, errTest }
 
 var errTest = errors.New("dapr unavailable")
 
@@ -288,4 +291,35 @@ func cloudeventsNew(typ string, d events.TaskData) cloudevents.Event {
 	b, _ := json.Marshal(d)
 	_ = e.SetData("application/json", b)
 	return e
+}
+
+// TestReminderOutlivesDatabaseOutage: the database refuses connections when
+// the reminder is due and for several seconds after; the reminder keeps
+// being retried and fires, once, when the database is back.
+func TestReminderOutlivesDatabaseOutage(t *testing.T) {
+	e := newEnv(t)
+	at := time.Now().Add(3 * time.Second).Truncate(time.Second).UTC()
+	tk := e.task("through an outage", at)
+
+	admin, err := pgx.Connect(context.Background(), storetest.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	cfg, _ := pgx.ParseConfig(e.url)
+	db := pgx.Identifier{cfg.Database}.Sanitize()
+	if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+db+" ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", cfg.Database); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(at) + 6*time.Second) // Dapr's own three tries are long over
+	if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+db+" ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	f := e.waitFired(tk.ID, 30*time.Second)
+	if len(f) != 1 || f[0].FiredAt.Before(at.Add(6*time.Second)) {
+		t.Fatalf("after the outage: %+v", f)
+	}
 }
