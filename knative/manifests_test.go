@@ -76,7 +76,7 @@ func services(t *testing.T) map[string]*servingv1.Service {
 
 // alwaysOn are the Services that are not request-driven, with the replica
 // count they must keep ("" for at least one).
-var alwaysOn = map[string]string{"relay": "1", "reminder": ""}
+var alwaysOn = map[string]string{"relay": "1", "reminder": "", "notify": ""}
 
 // TestServicesValidate applies Knative's own defaulting and validation; only
 // error-level findings fail (the security-context advice is a warning).

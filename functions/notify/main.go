@@ -1,9 +1,14 @@
 // Command notify turns reminder.due events into in-app notifications, pushes
-// them to the live stream and posts them to the webhook (a cluster-local
-// Knative Service behind a Trigger; see pkg/consumers.Notify).
+// them to the live stream and delivers them to the webhook, retrying owed
+// deliveries in the background (an always-on, cluster-local Knative Service
+// behind a Trigger; see pkg/consumers.Notifier).
 package main
 
 import (
+	"context"
+	"net/http"
+	"time"
+
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/taskflow/taskflow/pkg/consumers"
@@ -15,5 +20,9 @@ func main() {
 	if err := envconfig.Process("", &wh); err != nil {
 		fn.Exit(fn.NewLogger("notify", "info"), err)
 	}
-	fn.Consume("notify", consumers.Notify(wh))
+	fn.ServeWith("notify", func(ctx context.Context, _ fn.Config, d *fn.Deps) (http.Handler, error) {
+		n := &consumers.Notifier{Webhook: wh, Store: d.Store, Log: d.Log, Now: d.Now}
+		go n.RunSweeper(ctx, time.Second)
+		return fn.Events(d.Log, n.Consumers(d)), nil
+	})
 }

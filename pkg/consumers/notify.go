@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -19,6 +19,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/store"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>" on webhook calls.
@@ -40,40 +41,104 @@ func Sign(secret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Notify turns each reminder.due into one in-app notification (pushed to the
-// live stream through task-updates) and posts it to the webhook. A webhook
-// that fails (5xx, 429, timeout) makes the event fail, so the Trigger retries
-// it later; a webhook that refuses it (other 4xx) is not asked again.
+// Notifier turns each reminder.due into one in-app notification (pushed to
+// the live stream through task-updates) and delivers it to the webhook. An
+// owed delivery is kept in PostgreSQL and retried by Sweep, further apart
+// each time (1 s up to 5 min) for a day; a webhook that refuses it (a 4xx
+// other than 408 and 429) is not asked again.
+type Notifier struct {
+	Webhook Webhook
+	Store   *store.Store
+	Log     *slog.Logger
+	Now     func() time.Time
+	client  *http.Client
+}
+
+// GiveUp is how long an owed webhook delivery is retried.
+const GiveUp = 24 * time.Hour
+
+// Notify builds the notify function's event handlers.
 func Notify(wh Webhook) fn.Consumers {
-	client := &http.Client{Timeout: wh.Timeout}
 	return func(d *fn.Deps) map[string]fn.EventHandler {
-		return map[string]fn.EventHandler{events.ReminderDue: func(ctx context.Context, e cloudevents.Event) error {
-			var r events.ReminderData
-			dec := json.NewDecoder(bytes.NewReader(e.Data()))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&r); err != nil || uuid.Validate(r.TaskID) != nil || r.UserID == "" || r.RemindAt.IsZero() {
-				return errs.Invalidf("reminder.due data must have task_id, user_id, title and remind_at")
-			}
-			msg := "Reminder: " + r.Title
-			if r.DueDate != nil {
-				msg += " (due " + r.DueDate.UTC().Format(time.RFC3339) + ")"
-			}
-			n, _, owed, err := d.Store.Notify(ctx, events.Notification{UserID: r.UserID, TaskID: r.TaskID, Title: r.Title,
-				Message: msg, RemindAt: r.RemindAt.UTC(), DeliveredAt: d.Now().UTC()})
-			if err != nil || !owed || wh.URL == "" {
-				return err
-			}
-			status, err := post(ctx, client, wh, d.Store.Source, n)
-			switch {
-			case err == nil && status/100 == 2, err == nil && status/100 == 4 && status != 408 && status != 429:
-				if status/100 == 4 {
-					d.Log.WarnContext(ctx, "webhook refused the notification; not retried", "notification", n.ID, "status", status)
-				}
-				return d.Store.WebhookDone(ctx, n.ID, status)
-			default:
-				return fmt.Errorf("%w: webhook: status %d: %v", errs.ErrUnavailable, status, err)
-			}
-		}}
+		return (&Notifier{Webhook: wh, Store: d.Store, Log: d.Log, Now: d.Now}).Consumers(d)
+	}
+}
+
+// Consumers handles reminder.due.
+func (n *Notifier) Consumers(*fn.Deps) map[string]fn.EventHandler {
+	return map[string]fn.EventHandler{events.ReminderDue: func(ctx context.Context, e cloudevents.Event) error {
+		var r events.ReminderData
+		dec := json.NewDecoder(bytes.NewReader(e.Data()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil || uuid.Validate(r.TaskID) != nil || r.UserID == "" || r.RemindAt.IsZero() {
+			return errs.Invalidf("reminder.due data must have task_id, user_id, title and remind_at")
+		}
+		msg := "Reminder: " + r.Title
+		if r.DueDate != nil {
+			msg += " (due " + r.DueDate.UTC().Format(time.RFC3339) + ")"
+		}
+		stored, _, owed, err := n.Store.Notify(ctx, events.Notification{UserID: r.UserID, TaskID: r.TaskID, Title: r.Title,
+			Message: msg, RemindAt: r.RemindAt.UTC(), DeliveredAt: n.Now().UTC()})
+		if err != nil || !owed || n.Webhook.URL == "" {
+			return err
+		}
+		return n.deliver(ctx, stored, 0)
+	}}
+}
+
+// deliver posts one notification and records the outcome: done, refused for
+// good, or owed again later. Only a database failure is an error.
+func (n *Notifier) deliver(ctx context.Context, notif events.Notification, attempts int) error {
+	if n.client == nil {
+		n.client = &http.Client{Timeout: n.Webhook.Timeout}
+	}
+	status, err := post(ctx, n.client, n.Webhook, n.Store.Source, notif)
+	final := err == nil && (status/100 == 2 || (status/100 == 4 && status != 408 && status != 429))
+	now := n.Now()
+	if !final && now.Sub(notif.DeliveredAt) > GiveUp {
+		n.Log.ErrorContext(ctx, "webhook still failing after a day; given up", "notification", notif.ID, "status", status, "error", err)
+		final = true
+	}
+	if final {
+		if status/100 == 4 {
+			n.Log.WarnContext(ctx, "webhook refused the notification; not retried", "notification", notif.ID, "status", status)
+		}
+		return n.Store.WebhookDone(ctx, notif.ID, status)
+	}
+	wait := min(time.Second<<min(attempts, 9), 5*time.Minute)
+	n.Log.WarnContext(ctx, "webhook failed; will retry", "notification", notif.ID, "status", status, "error", err, "in", wait)
+	return n.Store.WebhookLater(ctx, notif.ID, now.Add(wait))
+}
+
+// Sweep retries the owed webhook deliveries whose time has come; it returns
+// how many it tried.
+func (n *Notifier) Sweep(ctx context.Context) (int, error) {
+	if n.Webhook.URL == "" {
+		return 0, nil
+	}
+	due, err := n.Store.WebhooksDue(ctx, n.Now(), time.Minute, 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, o := range due {
+		if err := n.deliver(ctx, o.Notification, o.Attempts); err != nil {
+			return 0, err
+		}
+	}
+	return len(due), nil
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (n *Notifier) RunSweeper(ctx context.Context, interval time.Duration) {
+	for {
+		if _, err := n.Sweep(ctx); err != nil && ctx.Err() == nil {
+			n.Log.Warn("webhook sweep failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package consumers_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,11 +59,13 @@ func reminder(id, user, taskID string) cloudevents.Event {
 const taskA = "0193f0c2-0000-7000-8000-00000000000a"
 
 // TestNotifyOnceSignedAndRetried: a reminder delivered three times gives one
-// notification and one signed webhook call; a webhook that is down makes the
-// event fail until it is back; one that refuses it is not asked again.
+// notification and one signed webhook call; a webhook that is down gets the
+// notification from the sweeper when it is back; one that refuses it is not
+// asked again.
 func TestNotifyOnceSignedAndRetried(t *testing.T) {
 	wh := newWebhook(t)
-	e := newEnv(t, consumers.Notify(consumers.Webhook{URL: wh.srv.URL, Secret: "hook-secret", Tries: 2, Timeout: 2 * time.Second}))
+	hook := consumers.Webhook{URL: wh.srv.URL, Secret: "hook-secret", Tries: 2, Timeout: 2 * time.Second}
+	e := newEnv(t, consumers.Notify(hook))
 	for i := range 3 {
 		if status := e.deliver(reminder("r-1", "alice", taskA), i == 1); status != http.StatusAccepted {
 			t.Fatalf("delivery %d: %d", i, status)
@@ -86,26 +89,32 @@ func TestNotifyOnceSignedAndRetried(t *testing.T) {
 		t.Errorf("%d live-stream events", n)
 	}
 
-	// The webhook is down: the event fails (so the Trigger retries), the
-	// notification is kept; when it is back, the next delivery posts it once.
+	// The webhook is down: the notification is stored and its delivery owed;
+	// the sweeper delivers it, once, when the webhook is back.
 	wh.set(503)
 	other := "0193f0c2-0000-7000-8000-00000000000b"
-	if status := e.deliver(reminder("r-2", "alice", other), false); status < 500 {
+	if status := e.deliver(reminder("r-2", "alice", other), false); status != http.StatusAccepted {
 		t.Fatalf("webhook down answered %d", status)
 	}
-	if n := e.rows("SELECT count(*) FROM notifications WHERE task_id = '" + other + "' AND webhook_delivered_at IS NULL"); n != 1 {
-		t.Fatalf("notification not kept while the webhook is down: %d", n)
+	if n := e.rows("SELECT count(*) FROM notifications WHERE task_id = '" + other + "' AND webhook_delivered_at IS NULL AND webhook_next_at IS NOT NULL"); n != 1 {
+		t.Fatalf("notification not owed while the webhook is down: %d", n)
+	}
+	ahead := time.Hour // the sweeper's clock, moved forward past each retry time
+	later := &consumers.Notifier{Webhook: hook, Store: e.st, Log: quiet, Now: func() time.Time { return time.Now().Add(ahead) }}
+	if n, err := later.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep while down: %d %v", n, err)
 	}
 	calls := wh.calls()
 	wh.set(200)
-	if status := e.deliver(reminder("r-2", "alice", other), false); status != http.StatusAccepted {
-		t.Fatalf("webhook back: %d", status)
+	ahead = 2 * time.Hour
+	if n, err := later.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep when back: %d %v", n, err)
 	}
 	if wh.calls() != calls+1 {
 		t.Errorf("webhook calls %d, want %d", wh.calls(), calls+1)
 	}
 	e.deliver(reminder("r-2", "alice", other), false)
-	if wh.calls() != calls+1 {
+	if n, _ := later.Sweep(context.Background()); n != 0 || wh.calls() != calls+1 {
 		t.Errorf("a delivered notification was posted again")
 	}
 

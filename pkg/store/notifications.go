@@ -104,3 +104,37 @@ func (s *Store) MarkRead(ctx context.Context, user, id string, read bool) (event
 		WHERE user_id = $1 AND id = $2 RETURNING `+notificationColumns, user, id, read))
 	return n, dbErr(err)
 }
+
+// WebhookLater records a failed webhook attempt and when to try again.
+func (s *Store) WebhookLater(ctx context.Context, id string, next time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET webhook_attempts = webhook_attempts + 1,
+		webhook_next_at = $2 WHERE id = $1 AND webhook_delivered_at IS NULL`, id, next)
+	return dbErr(err)
+}
+
+// OwedWebhook is a notification whose webhook delivery is due again.
+type OwedWebhook struct {
+	events.Notification
+	Attempts int
+}
+
+// WebhooksDue claims up to limit owed deliveries whose time has come, pushing
+// their next time forward by lease so that a concurrent sweeper skips them.
+func (s *Store) WebhooksDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OwedWebhook, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE notifications SET webhook_next_at = $2
+		WHERE id IN (SELECT id FROM notifications WHERE webhook_delivered_at IS NULL AND webhook_next_at <= $1
+			ORDER BY webhook_next_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING `+notificationColumns+`, webhook_attempts`, now, now.Add(lease), limit)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OwedWebhook, error) {
+		var o OwedWebhook
+		var id, taskID uuid.UUID
+		err := r.Scan(&id, &o.UserID, &taskID, &o.Title, &o.Message, &o.RemindAt, &o.DeliveredAt, &o.Read, &o.Attempts)
+		o.ID, o.TaskID = id.String(), taskID.String()
+		o.RemindAt, o.DeliveredAt = o.RemindAt.UTC(), o.DeliveredAt.UTC()
+		return o, err
+	})
+	return out, dbErr(err)
+}
