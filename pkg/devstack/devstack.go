@@ -208,12 +208,11 @@ func (s *Stack) functionAddr(i int) (string, error) {
 	if s.cfg.PortBase != 0 {
 		return "127.0.0.1:" + strconv.Itoa(s.cfg.PortBase+i), nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "127.0.0.1:" + strconv.Itoa(port), nil
 }
 
 // proc is one function process, restarted if it dies while the stack runs.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,7 +22,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/auth"
-	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
 
@@ -32,6 +32,16 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// testAddr is a free loopback address from the stack's own allocator, so
+// that no function or Dapr port is handed out twice.
+func testAddr(t *testing.T) string {
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(port)
+}
 
 // daprBin is where scripts/dapr.sh put daprd and scheduler.
 func daprBin(t *testing.T) string {
@@ -55,9 +65,9 @@ func TestStackEndToEnd(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	secret := "e2e-secret-e2e-secret-e2e-secret-e2e"
-	cfg := Config{APIAddr: kafkatest.FreeAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
+	cfg := Config{APIAddr: testAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
 		PortBase: 0, BinDir: bin, Manifests: "../../knative", LogLevel: "warn",
-		KafkaAddr: kafkatest.FreeAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: kafkatest.FreeAddr(t),
+		KafkaAddr: testAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: testAddr(t),
 		DaprBin: daprBin(t), DaprData: t.TempDir()}
 	out := &syncBuf{}
 	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), out)
