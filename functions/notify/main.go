@@ -21,7 +21,7 @@ func main() {
 		fn.Exit(fn.NewLogger("notify", "info"), err)
 	}
 	fn.ServeWith("notify", func(ctx context.Context, _ fn.Config, d *fn.Deps) (http.Handler, error) {
-		n := &consumers.Notifier{Webhook: wh, Store: d.Store, Log: d.Log, Now: d.Now}
+		n := consumers.NewNotifier(wh, d.Store, d.Log, d.Now)
 		go n.RunSweeper(ctx, time.Second)
 		return fn.Events(d.Log, n.Consumers(d)), nil
 	})

@@ -57,10 +57,16 @@ type Notifier struct {
 // GiveUp is how long an owed webhook delivery is retried.
 const GiveUp = 24 * time.Hour
 
+// NewNotifier builds a notifier; its HTTP client is shared by the event
+// handlers and the sweeper, so it is made here, once.
+func NewNotifier(wh Webhook, st *store.Store, log *slog.Logger, now func() time.Time) *Notifier {
+	return &Notifier{Webhook: wh, Store: st, Log: log, Now: now, client: &http.Client{Timeout: wh.Timeout}}
+}
+
 // Notify builds the notify function's event handlers.
 func Notify(wh Webhook) fn.Consumers {
 	return func(d *fn.Deps) map[string]fn.EventHandler {
-		return (&Notifier{Webhook: wh, Store: d.Store, Log: d.Log, Now: d.Now}).Consumers(d)
+		return NewNotifier(wh, d.Store, d.Log, d.Now).Consumers(d)
 	}
 }
 
@@ -89,9 +95,6 @@ func (n *Notifier) Consumers(*fn.Deps) map[string]fn.EventHandler {
 // deliver posts one notification and records the outcome: done, refused for
 // good, or owed again later. Only a database failure is an error.
 func (n *Notifier) deliver(ctx context.Context, notif events.Notification, attempts int) error {
-	if n.client == nil {
-		n.client = &http.Client{Timeout: n.Webhook.Timeout}
-	}
 	status, err := post(ctx, n.client, n.Webhook, n.Store.Source, notif)
 	final := err == nil && (status/100 == 2 || (status/100 == 4 && status != 408 && status != 429))
 	now := n.Now()

@@ -100,7 +100,7 @@ func TestNotifyOnceSignedAndRetried(t *testing.T) {
 		t.Fatalf("notification not owed while the webhook is down: %d", n)
 	}
 	ahead := time.Hour // the sweeper's clock, moved forward past each retry time
-	later := &consumers.Notifier{Webhook: hook, Store: e.st, Log: quiet, Now: func() time.Time { return time.Now().Add(ahead) }}
+	later := consumers.NewNotifier(hook, e.st, quiet, func() time.Time { return time.Now().Add(ahead) })
 	if n, err := later.Sweep(context.Background()); err != nil || n != 1 {
 		t.Fatalf("sweep while down: %d %v", n, err)
 	}
