@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	tfkafka "github.com/taskflow/taskflow/pkg/kafka"
@@ -76,18 +74,9 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 			fn.WriteError(w, r, log, errs.ErrNotFound)
 			return
 		}
-		msg := cehttp.NewMessageFromHttpRequest(r)
-		defer msg.Finish(nil)
-		if msg.ReadEncoding() == binding.EncodingUnknown {
-			fn.WriteError(w, r, log, errs.Invalidf("not a CloudEvent (binary or structured mode)"))
-			return
-		}
-		e, err := binding.ToEvent(r.Context(), msg)
-		if err == nil {
-			err = e.Validate()
-		}
+		e, err := fn.ReadCloudEvent(r)
 		if err != nil {
-			fn.WriteError(w, r, log, errs.Invalidf("malformed CloudEvent: "+err.Error()))
+			fn.WriteError(w, r, log, err)
 			return
 		}
 		rec, err := tfkafka.ToRecord(r.Context(), IngressTopic, *e)

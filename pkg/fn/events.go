@@ -33,19 +33,9 @@ func Events(log *slog.Logger, handlers map[string]EventHandler) http.Handler {
 			WriteError(w, r, log, errMethod)
 			return
 		}
-		msg := cehttp.NewMessageFromHttpRequest(r)
-		defer msg.Finish(nil)
-		if msg.ReadEncoding() == binding.EncodingUnknown {
-			WriteError(w, r, log, errs.Invalidf("not a CloudEvent (binary or structured mode)"))
-			return
-		}
-		e, err := binding.ToEvent(r.Context(), msg)
+		e, err := ReadCloudEvent(r)
 		if err != nil {
-			WriteError(w, r, log, errs.Invalidf("malformed CloudEvent: "+err.Error()))
-			return
-		}
-		if err := e.Validate(); err != nil {
-			WriteError(w, r, log, errs.Invalidf("invalid CloudEvent: "+err.Error()))
+			WriteError(w, r, log, err)
 			return
 		}
 		h, ok := handlers[e.Type()]
@@ -65,4 +55,22 @@ func Events(log *slog.Logger, handlers map[string]EventHandler) http.Handler {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	})
+}
+
+// ReadCloudEvent decodes the CloudEvent of an HTTP request, binary or
+// structured mode; anything else is an *errs.Invalid (400, never retried).
+func ReadCloudEvent(r *http.Request) (*cloudevents.Event, error) {
+	msg := cehttp.NewMessageFromHttpRequest(r)
+	defer msg.Finish(nil)
+	if msg.ReadEncoding() == binding.EncodingUnknown {
+		return nil, errs.Invalidf("not a CloudEvent (binary or structured mode)")
+	}
+	e, err := binding.ToEvent(r.Context(), msg)
+	if err != nil {
+		return nil, errs.Invalidf("malformed CloudEvent: " + err.Error())
+	}
+	if err := e.Validate(); err != nil {
+		return nil, errs.Invalidf("invalid CloudEvent: " + err.Error())
+	}
+	return e, nil
 }
