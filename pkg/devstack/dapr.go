@@ -4,15 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/taskflow/taskflow/pkg/ports"
 )
 
 // Dapr is a running scheduler and one daprd sidecar, both real binaries
@@ -23,44 +23,16 @@ type Dapr struct {
 	procs    []*exec.Cmd
 }
 
-// handedOut are the ports freePort gave this process: a port is closed again
-// as soon as it is chosen, and the kernel may offer it twice.
-var (
-	portsMu   sync.Mutex
-	handedOut = map[int]bool{}
-)
-
-// freePort is a loopback port nothing listens on, never the same twice in
-// one process (functions, daprd and the scheduler get theirs before any of
-// them binds).
-func freePort() (int, error) {
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !handedOut[port] {
-			handedOut[port] = true
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("no free port")
-}
-
 func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		p, err := freePort()
+	out := make([]int, n)
+	for i := range out {
+		p, err := ports.Free()
 		if err != nil {
 			return nil, err
 		}
-		ports[i] = p
+		out[i] = p
 	}
-	return ports, nil
+	return out, nil
 }
 
 // StartDapr starts the scheduler (its etcd data in dataDir) and a daprd for

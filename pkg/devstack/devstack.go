@@ -20,6 +20,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/broker"
 	"github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/ports"
 	"github.com/taskflow/taskflow/pkg/store"
 )
 
@@ -208,11 +209,7 @@ func (s *Stack) functionAddr(i int) (string, error) {
 	if s.cfg.PortBase != 0 {
 		return "127.0.0.1:" + strconv.Itoa(s.cfg.PortBase+i), nil
 	}
-	port, err := freePort()
-	if err != nil {
-		return "", err
-	}
-	return "127.0.0.1:" + strconv.Itoa(port), nil
+	return ports.FreeAddr()
 }
 
 // proc is one function process, restarted if it dies while the stack runs.

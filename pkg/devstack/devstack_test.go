@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/auth"
+	"github.com/taskflow/taskflow/pkg/ports"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
 
@@ -36,11 +36,11 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // testAddr is a free loopback address from the stack's own allocator, so
 // that no function or Dapr port is handed out twice.
 func testAddr(t *testing.T) string {
-	port, err := freePort()
+	addr, err := ports.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "127.0.0.1:" + strconv.Itoa(port)
+	return addr
 }
 
 // daprBin is where scripts/dapr.sh put daprd and scheduler.

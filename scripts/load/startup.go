@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/handlers"
+	"github.com/taskflow/taskflow/pkg/ports"
 )
 
 // startup starts each function binary on a free port, measures the time until
@@ -25,7 +25,7 @@ func startup(ctx context.Context, o options) error {
 	}
 	for _, s := range svcs {
 		bin := filepath.Join(o.binDir, s.Binary())
-		port, err := freePort()
+		port, err := ports.Free()
 		if err != nil {
 			return err
 		}
@@ -65,15 +65,6 @@ func gatewayUpstreams() string {
 		ups = append(ups, n+"=http://127.0.0.1:1")
 	}
 	return strings.Join(ups, ",")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func waitOK(url string, limit time.Duration) bool {

@@ -2,21 +2,20 @@
 package kafkatest
 
 import (
-	"net"
 	"testing"
 
 	"github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/ports"
 )
 
 // FreeAddr is a 127.0.0.1 address nothing listens on right now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := ports.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // Start runs an embedded broker with TaskFlow's topics for the test and
