@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"time"
 
@@ -28,7 +29,7 @@ func (s *Store) PendingReminder(ctx context.Context, user, id string) (*Reminder
 		WHERE t.user_id = $1 AND t.id = $2 AND t.status = 'active' AND t.reminder_time IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM reminders_fired f WHERE f.task_id = t.id AND f.remind_at = t.reminder_time)`,
 		user, id).Scan(&r.TaskID, &r.UserID, &r.RemindAt)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
@@ -63,7 +64,7 @@ func (s *Store) FireReminder(ctx context.Context, r Reminder, now time.Time) (bo
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		t, err := scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` FROM tasks
 			WHERE user_id = $1 AND id = $2 FOR UPDATE`, r.UserID, r.TaskID))
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // deleted: nothing to remind of
 		}
 		if err != nil {
