@@ -9,6 +9,7 @@
 //	go run ./scripts/load successors -requests 200 -clients 2
 //	go run ./scripts/load streams  -requests 200 -rate 20
 //	go run ./scripts/load reminders -requests 1000 -clients 16 -duration 30s
+//	go run ./scripts/load schedcost -rate 20 -duration 15s  (0: back to back)
 //	go run ./scripts/load startup  (ready time and idle RSS of every function)
 //
 // DATABASE_URL (seed) and TASKFLOW_AUTH_SECRET (requests) come from the
@@ -41,7 +42,7 @@ type options struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|events|successors|streams|reminders|startup [flags]")
+		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|events|successors|streams|reminders|schedcost|startup [flags]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
@@ -57,7 +58,7 @@ func main() {
 	fs.IntVar(&o.userTasks, "user-tasks", 100_000, "of which belong to -user")
 	fs.StringVar(&o.binDir, "bin", ".cache/bin", "where the built functions are (startup)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed of the data set and queries")
-	fs.IntVar(&o.rate, "rate", 100, "creates per second (events)")
+	fs.IntVar(&o.rate, "rate", 100, "creates per second (events, streams, schedcost)")
 	_ = fs.Parse(os.Args[2:])
 	if err := loopbackOnly(o.api); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -88,6 +89,12 @@ func main() {
 		err = streams(ctx, o)
 	case "reminders":
 		err = reminders(ctx, o)
+	case "schedcost":
+		if o.rate < 0 || o.rate > 1000 {
+			err = fmt.Errorf("-rate must be 0..1000")
+			break
+		}
+		err = schedCost(ctx, o)
 	case "successors":
 		err = successors(ctx, o)
 	case "startup":
