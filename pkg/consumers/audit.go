@@ -14,6 +14,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // taskData decodes a task.* event's payload; a payload that does not decode
@@ -37,8 +38,11 @@ func Audit(d *fn.Deps) map[string]fn.EventHandler {
 		if err != nil {
 			return err
 		}
-		_, err = d.Store.RecordAudit(ctx, data.UserID, data.Task.ID, store.AuditEntry{
+		first, err := d.Store.RecordAudit(ctx, data.UserID, data.Task.ID, store.AuditEntry{
 			EventID: e.ID(), Type: e.Type(), Time: e.Time().UTC(), Changes: events.ChangesOf(e.Type(), data)})
+		if err == nil && !first {
+			telemetry.Duplicates.WithLabelValues("audit").Inc()
+		}
 		return err // a duplicate is done already: nil
 	}
 	return map[string]fn.EventHandler{

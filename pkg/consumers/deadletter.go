@@ -7,6 +7,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // DeadLetter keeps every event a Trigger gave up on, whatever its type, and
@@ -18,6 +19,10 @@ func DeadLetter(d *fn.Deps) map[string]fn.EventHandler {
 			return err
 		}
 		d.Log.ErrorContext(ctx, "dead letter", "id", e.ID(), "source", e.Source(), "type", e.Type())
-		return d.Store.RecordDeadLetter(ctx, e.ID(), e.Source(), e.Type(), body)
+		if err := d.Store.RecordDeadLetter(ctx, e.ID(), e.Source(), e.Type(), body); err != nil {
+			return err
+		}
+		telemetry.DeadLettered.WithLabelValues(e.Type()).Inc()
+		return nil
 	}}
 }

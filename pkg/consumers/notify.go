@@ -20,6 +20,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>" on webhook calls.
@@ -83,8 +84,11 @@ func (n *Notifier) Consumers(*fn.Deps) map[string]fn.EventHandler {
 		if r.DueDate != nil {
 			msg += " (due " + r.DueDate.UTC().Format(time.RFC3339) + ")"
 		}
-		stored, _, owed, err := n.Store.Notify(ctx, events.Notification{UserID: r.UserID, TaskID: r.TaskID, Title: r.Title,
+		stored, fresh, owed, err := n.Store.Notify(ctx, events.Notification{UserID: r.UserID, TaskID: r.TaskID, Title: r.Title,
 			Message: msg, RemindAt: r.RemindAt.UTC(), DeliveredAt: n.Now().UTC()})
+		if err == nil && !fresh {
+			telemetry.Duplicates.WithLabelValues("notify").Inc()
+		}
 		if err != nil || !owed || n.Webhook.URL == "" {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/recurrence"
 	"github.com/taskflow/taskflow/pkg/task"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // Recurrence creates, once, the next occurrence of a completed recurring task
@@ -42,7 +43,10 @@ func Recurrence(d *fn.Deps) map[string]fn.EventHandler {
 		if ok {
 			succ = &next
 		}
-		_, err = d.Store.CreateSuccessor(ctx, "recurrence", e.ID(), t.ID, succ)
+		created, err := d.Store.CreateSuccessor(ctx, "recurrence", e.ID(), t.ID, succ)
+		if err == nil && succ != nil && !created { // a redelivery, or the occurrence's successor exists
+			telemetry.Duplicates.WithLabelValues("recurrence").Inc()
+		}
 		return err
 	}}
 }

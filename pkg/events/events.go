@@ -41,6 +41,10 @@ type Event struct {
 	Time    time.Time       // when the change committed
 	Data    json.RawMessage // the payload, JSON
 	Topics  []string        // where the relay publishes it
+	// TraceParent and TraceState are the W3C trace context of the change
+	// that caused the event (the CloudEvents distributed tracing extension).
+	TraceParent string
+	TraceState  string
 }
 
 // TaskData is the payload of the task.* events (version 1).

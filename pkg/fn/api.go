@@ -144,6 +144,7 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 			WriteError(w, r, log, errs.ErrNotFound)
 			return
 		}
+		SetRoute(r, route.Pattern)
 		user, err := v.Verify(r.Header.Get("Authorization"))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="taskflow"`)

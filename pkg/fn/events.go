@@ -5,12 +5,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // AnyType registers a handler for every event type without its own.
@@ -33,28 +39,52 @@ func Events(log *slog.Logger, handlers map[string]EventHandler) http.Handler {
 			WriteError(w, r, log, errMethod)
 			return
 		}
+		SetRoute(r, "events")
 		e, err := ReadCloudEvent(r)
 		if err != nil {
+			telemetry.ObserveConsumed("invalid", http.StatusBadRequest, 0)
 			WriteError(w, r, log, err)
 			return
 		}
+		ctx, span := consumeSpan(r.Context(), e)
+		defer span.End()
+		r = r.WithContext(ctx)
 		h, ok := handlers[e.Type()]
 		if !ok {
 			h, ok = handlers[AnyType]
 		}
 		if !ok {
+			telemetry.ObserveConsumed(e.Type(), http.StatusBadRequest, 0)
 			WriteError(w, r, log, errs.Invalidf(fmt.Sprintf("event type %q is not handled here", e.Type())))
 			return
 		}
-		if err := h(r.Context(), *e); err != nil {
-			if status, _ := Status(err); status < 500 { // WriteError logs the 5xx
-				log.WarnContext(r.Context(), "event refused", "id", e.ID(), "type", e.Type(), "status", status, "error", err)
+		if err := h(ctx, *e); err != nil {
+			status, _ := Status(err)
+			if status < 500 { // WriteError logs the 5xx
+				log.WarnContext(ctx, "event refused", "id", e.ID(), "type", e.Type(), "status", status, "error", err)
 			}
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+			telemetry.ObserveConsumed(e.Type(), status, time.Since(e.Time()))
 			WriteError(w, r, log, err)
 			return
 		}
+		telemetry.ObserveConsumed(e.Type(), http.StatusAccepted, time.Since(e.Time()))
 		w.WriteHeader(http.StatusAccepted)
 	})
+}
+
+// consumeSpan starts the span of handling e: a child of the change that
+// caused the event (its traceparent extension, the CloudEvents distributed
+// tracing extension), linked to the delivery's own HTTP span. An event
+// without the extension goes on the delivery's trace.
+func consumeSpan(ctx context.Context, e *cloudevents.Event) (context.Context, trace.Span) {
+	parent, _ := e.Extensions()["traceparent"].(string)
+	state, _ := e.Extensions()["tracestate"].(string)
+	delivery := trace.LinkFromContext(ctx)
+	return telemetry.Tracer().Start(telemetry.WithTraceParent(ctx, parent, state), "consume "+e.Type(),
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(delivery),
+		trace.WithAttributes(attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type())))
 }
 
 // ReadCloudEvent decodes the CloudEvent of an HTTP request, binary or

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // MaxBody is the largest request body accepted (413 beyond).
@@ -38,8 +40,18 @@ type Server struct {
 // Run serves until ctx ends, then stops accepting, marks itself unready and
 // drains in-flight requests for up to 25 seconds.
 func (s *Server) Run(ctx context.Context) error {
+	flush, err := telemetry.Setup(ctx, s.Name)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = flush(fctx)
+	}()
 	var stopping atomic.Bool
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", telemetry.Handler())
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -70,7 +82,7 @@ func (s *Server) Run(ctx context.Context) error {
 		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stoppingKey{}, streamCtx.Done())))
 	})
 	srv := &http.Server{
-		Handler:           Recover(s.Log, LimitBody(withStop)),
+		Handler:           instrument(Recover(s.Log, LimitBody(withStop))),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -117,6 +129,64 @@ func Stopping(ctx context.Context) <-chan struct{} {
 	return nil
 }
 
+type routeKey struct{}
+
+// routeLabel is the route a request matched, for its latency histogram.
+type routeLabel struct{ name string }
+
+// SetRoute names the route r matched (its pattern), for the request metrics;
+// requests no handler names are counted as "other".
+func SetRoute(r *http.Request, name string) {
+	if l, ok := r.Context().Value(routeKey{}).(*routeLabel); ok {
+		l.name = name
+	}
+}
+
+// instrument traces every request (continuing the caller's traceparent) and
+// records its latency by route, method and status; /metrics itself is not
+// counted.
+func instrument(next http.Handler) http.Handler {
+	return telemetry.HTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		l := &routeLabel{name: "other"}
+		switch r.URL.Path {
+		case "/livez", "/readyz", "/healthz":
+			l.name = r.URL.Path
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		t0 := time.Now()
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, l)))
+		telemetry.ObserveHTTP(l.name, r.Method, sw.status, time.Since(t0))
+	}))
+}
+
+// statusWriter remembers the status a handler wrote; Unwrap keeps flushing
+// (server-sent events) working through http.ResponseController.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // Recover turns a panic into a logged 500 instead of a dropped connection.
 func Recover(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +221,7 @@ func NewLogger(name, level string) *slog.Logger {
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("function", name)
+	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))).With("function", name)
 }
 
 // SignalContext ends on SIGINT or SIGTERM (Knative sends SIGTERM on scale-down).

@@ -56,6 +56,12 @@ func CloudEvent(e events.Event) (cloudevents.Event, error) {
 	ce.SetSource(e.Source)
 	ce.SetSubject(e.Subject)
 	ce.SetTime(e.Time)
+	if e.TraceParent != "" { // the CloudEvents distributed tracing extension
+		ce.SetExtension("traceparent", e.TraceParent)
+		if e.TraceState != "" {
+			ce.SetExtension("tracestate", e.TraceState)
+		}
+	}
 	if err := ce.SetData("application/json", []byte(e.Data)); err != nil {
 		return ce, err
 	}

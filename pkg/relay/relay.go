@@ -18,6 +18,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // Config is the relay's environment.
@@ -70,6 +71,7 @@ func (r *Relay) Ready(ctx context.Context) error {
 
 // Run publishes until ctx ends, reconnecting to the database and Kafka as needed.
 func (r *Relay) Run(ctx context.Context) error {
+	go r.watchBacklog(ctx)
 	backoff := newBackoff()
 	for ctx.Err() == nil {
 		err := r.session(ctx)
@@ -148,6 +150,7 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 		seqs[i] = p.Seq
 	}
 	if err := r.producer.SendMessages(msgs); err != nil {
+		telemetry.PublishFailures.Inc()
 		// A producer that failed may hold a broken connection: start afresh.
 		_ = r.producer.Close()
 		r.producer = nil
@@ -158,7 +161,32 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	r.published.Add(int64(len(pending)))
+	for _, p := range pending {
+		for _, topic := range p.Topics {
+			telemetry.Published.WithLabelValues(topic, p.Type).Inc()
+		}
+	}
 	return len(pending), nil
+}
+
+// watchBacklog keeps the outbox gauges current (every 5 s) until ctx ends.
+func (r *Relay) watchBacklog(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		n, age, err := r.st.Backlog(qctx)
+		cancel()
+		if err == nil {
+			telemetry.OutboxBacklog.Set(float64(n))
+			telemetry.OutboxOldest.Set(age.Seconds())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // connect creates the producer if there is none.

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // Jobs is what reminders need of a job scheduler.
@@ -87,7 +88,9 @@ func (d *DaprJobs) schedule(ctx context.Context, name string, r store.Reminder, 
 	if err != nil {
 		return err
 	}
-	payload, err := json.Marshal(jobData{TaskID: r.TaskID, UserID: r.UserID, RemindAt: r.RemindAt.UTC().Format(time.RFC3339Nano)})
+	parent, state := telemetry.TraceParent(ctx)
+	payload, err := json.Marshal(jobData{TaskID: r.TaskID, UserID: r.UserID, RemindAt: r.RemindAt.UTC().Format(time.RFC3339Nano),
+		TraceParent: parent, TraceState: state})
 	if err != nil {
 		return err
 	}
@@ -141,16 +144,20 @@ type jobData struct {
 	TaskID   string `json:"task_id"`
 	UserID   string `json:"user_id"`
 	RemindAt string `json:"remind_at"`
+	// The trace context of the change that scheduled the job, so that the
+	// firing continues its trace.
+	TraceParent string `json:"traceparent,omitempty"`
+	TraceState  string `json:"tracestate,omitempty"`
 }
 
 // jobPayload decodes the data Dapr hands back on a job callback: the JSON
 // TaskFlow scheduled, or the same fields as a protobuf Struct.
-func jobPayload(body []byte) (store.Reminder, error) {
+func jobPayload(body []byte) (store.Reminder, jobData, error) {
 	var raw jobData
 	if err := json.Unmarshal(body, &raw); err != nil {
 		var st structpb.Struct
 		if proto.Unmarshal(body, &st) != nil {
-			return store.Reminder{}, fmt.Errorf("job data is neither JSON nor a Struct: %w", err)
+			return store.Reminder{}, raw, fmt.Errorf("job data is neither JSON nor a Struct: %w", err)
 		}
 		f := st.GetFields()
 		raw = jobData{TaskID: f["task_id"].GetStringValue(), UserID: f["user_id"].GetStringValue(),
@@ -158,7 +165,7 @@ func jobPayload(body []byte) (store.Reminder, error) {
 	}
 	at, err := time.Parse(time.RFC3339Nano, raw.RemindAt)
 	if err != nil || raw.TaskID == "" || raw.UserID == "" {
-		return store.Reminder{}, fmt.Errorf("job data %q is not a reminder", body)
+		return store.Reminder{}, raw, fmt.Errorf("job data %q is not a reminder", body)
 	}
-	return store.Reminder{TaskID: raw.TaskID, UserID: raw.UserID, RemindAt: at.UTC()}, nil
+	return store.Reminder{TaskID: raw.TaskID, UserID: raw.UserID, RemindAt: at.UTC()}, raw, nil
 }

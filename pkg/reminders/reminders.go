@@ -14,10 +14,13 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // Grace is how late a reminder may still be scheduled and fired: a reminder
@@ -81,7 +84,12 @@ func (s *Service) JobHandler() http.Handler {
 			http.Error(w, "bad job callback", http.StatusBadRequest)
 			return
 		}
-		rem, err := jobPayload(body)
+		fn.SetRoute(r, "/job/{name}")
+		rem, raw, err := jobPayload(body)
+		ctx, span := telemetry.Tracer().Start(telemetry.WithTraceParent(r.Context(), raw.TraceParent, raw.TraceState), "reminder job",
+			trace.WithLinks(trace.LinkFromContext(r.Context())))
+		defer span.End()
+		r = r.WithContext(ctx)
 		if err != nil || !strings.HasPrefix(name, JobName(rem.TaskID)) {
 			s.Log.Warn("job callback without a reminder; dropped", "job", name, "error", err)
 			w.WriteHeader(http.StatusOK) // nothing will make it valid
@@ -96,9 +104,13 @@ func (s *Service) JobHandler() http.Handler {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		if _, err := s.Store.FireReminder(r.Context(), rem, now.UTC()); err != nil {
+		fired, err := s.Store.FireReminder(r.Context(), rem, now.UTC())
+		if err != nil {
 			s.retry(w, r, rem, now, err)
 			return
+		}
+		if fired {
+			telemetry.ReminderLateness.Observe(now.Sub(rem.RemindAt).Seconds())
 		}
 		w.WriteHeader(http.StatusOK)
 	})
@@ -149,6 +161,7 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		s.Log.Warn("reminder job was missing; re-created", "task", r.TaskID, "remind_at", r.RemindAt)
 	}
 	s.Repaired.Add(int64(repaired))
+	telemetry.ReconcilerRepairs.Add(float64(repaired))
 	return repaired, nil
 }
 

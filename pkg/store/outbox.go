@@ -8,16 +8,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // outboxCTE inserts the events passed as a JSON array in parameter param; it
 // is the WITH part of the statement that makes the change, so both commit
 // together.
 func outboxCTE(param string) string {
-	return `INSERT INTO outbox (event_id, type, source, subject, topics, time, data)
-		SELECT e.id, e.type, e.source, e.subject, e.topics, e.time, e.data
+	return `INSERT INTO outbox (event_id, type, source, subject, topics, time, data, traceparent, tracestate)
+		SELECT e.id, e.type, e.source, e.subject, e.topics, e.time, e.data, e.traceparent, e.tracestate
 		FROM jsonb_to_recordset(` + param + `::jsonb) AS e(id uuid, type text, source text, subject text,
-			topics text[], time timestamptz, data text)`
+			topics text[], time timestamptz, data text, traceparent text, tracestate text)`
 }
 
 type outboxRow struct {
@@ -28,13 +29,17 @@ type outboxRow struct {
 	Topics  []string  `json:"topics"`
 	Time    time.Time `json:"time"`
 	Data    string    `json:"data"`
+	Parent  string    `json:"traceparent,omitempty"`
+	State   string    `json:"tracestate,omitempty"`
 }
 
-// outboxJSON renders events as the JSON array outboxCTE reads.
-func outboxJSON(evs []events.Event) string {
+// outboxJSON renders events as the JSON array outboxCTE reads, each with the
+// trace context of ctx (the request or event that caused the change).
+func outboxJSON(ctx context.Context, evs []events.Event) string {
+	parent, state := telemetry.TraceParent(ctx)
 	rows := make([]outboxRow, len(evs))
 	for i, e := range evs {
-		rows[i] = outboxRow{e.ID, e.Type, e.Source, e.Subject, e.Topics, e.Time, string(e.Data)}
+		rows[i] = outboxRow{e.ID, e.Type, e.Source, e.Subject, e.Topics, e.Time, string(e.Data), parent, state}
 	}
 	b, _ := json.Marshal(rows)
 	return string(b)
@@ -45,7 +50,7 @@ func writeEvents(ctx context.Context, tx pgx.Tx, evs []events.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, outboxCTE("$1"), outboxJSON(evs))
+	_, err := tx.Exec(ctx, outboxCTE("$1"), outboxJSON(ctx, evs))
 	return err
 }
 
@@ -57,7 +62,8 @@ type Pending struct {
 
 // Unsent returns up to limit unsent events in sequence order.
 func (s *Store) Unsent(ctx context.Context, limit int) ([]Pending, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seq, event_id, type, source, subject, topics, time, data
+	rows, err := s.pool.Query(ctx, `SELECT seq, event_id, type, source, subject, topics, time, data,
+			coalesce(traceparent, ''), coalesce(tracestate, '')
 		FROM outbox ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
 		return nil, dbErr(err)
@@ -65,7 +71,7 @@ func (s *Store) Unsent(ctx context.Context, limit int) ([]Pending, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pending, error) {
 		var p Pending
 		var data string
-		err := r.Scan(&p.Seq, &p.ID, &p.Type, &p.Source, &p.Subject, &p.Topics, &p.Time, &data)
+		err := r.Scan(&p.Seq, &p.ID, &p.Type, &p.Source, &p.Subject, &p.Topics, &p.Time, &data, &p.TraceParent, &p.TraceState)
 		p.Data = json.RawMessage(data)
 		p.Time = p.Time.UTC()
 		return p, err

@@ -191,7 +191,7 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 		out, err = scanTask(q.QueryRow(ctx, insertTask, t.ID, t.UserID, t.Title, t.Description, t.Status,
 			t.Priority.Rank(), t.Tags, tagKeys(t.Tags), t.DueDate, t.ReminderTime, t.IsRecurring,
 			recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt, t.CreatedAt, tagColors(t.Tags),
-			outboxJSON(events.Created(s.Source, t)), t.SeriesStart))
+			outboxJSON(ctx, events.Created(s.Source, t)), t.SeriesStart))
 		return err
 	}
 	if idem == nil {
