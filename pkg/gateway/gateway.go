@@ -17,9 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/handlers"
+	"github.com/taskflow/taskflow/pkg/openapi"
 )
 
 // Config lists each function's base URL as name=url pairs.
@@ -78,7 +81,8 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 			return nil, fmt.Errorf("no upstream for function %s", name)
 		}
 		p := httputil.NewSingleHostReverseProxy(u)
-		p.Transport = transport
+		// The function's spans are children of the gateway's (W3C traceparent).
+		p.Transport = otelhttp.NewTransport(transport)
 		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			fn.WriteError(w, r, log, fmt.Errorf("%w: function %s: %w", errs.ErrUnavailable, name, err))
 		}
@@ -94,6 +98,11 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 
 // ServeHTTP routes r by its normalised path and forwards it unchanged.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == openapi.Path {
+		fn.SetRoute(r, openapi.Path)
+		openapi.Handler().ServeHTTP(w, r)
+		return
+	}
 	probe := r.Clone(r.Context())
 	probe.URL.Path, _ = fn.SplitUserPath(r.URL.Path)
 	route, allowed := g.router.Match(probe)
@@ -106,6 +115,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fn.WriteError(w, r, g.log, errs.ErrNotFound)
 		return
 	}
+	fn.SetRoute(r, route.Pattern)
 	g.proxies[g.owner[route.Method+" "+route.Pattern]].ServeHTTP(w, r)
 }
 

@@ -77,6 +77,17 @@ func TestRoutesEveryPathToItsFunction(t *testing.T) {
 			t.Errorf("%s: %d %v", req, res.StatusCode, body)
 		}
 	}
+	// The OpenAPI document is the gateway's own, served without a token.
+	res, err := http.Get(front.URL + "/api/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&doc)
+	res.Body.Close()
+	if res.StatusCode != 200 || doc["openapi"] != "3.1.0" || res.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("openapi.json: %d %v", res.StatusCode, doc["openapi"])
+	}
 	if err := g.Ready(context.Background()); err != nil {
 		t.Errorf("ready with every function up: %v", err)
 	}
@@ -85,7 +96,7 @@ func TestRoutesEveryPathToItsFunction(t *testing.T) {
 		t.Errorf("ready with search down: %v", err)
 	}
 	r, _ := http.NewRequest("GET", front.URL+"/api/tasks/search?q=x", nil)
-	res, _ := http.DefaultClient.Do(r)
+	res, _ = http.DefaultClient.Do(r)
 	res.Body.Close()
 	if res.StatusCode != 503 {
 		t.Errorf("a down function answered %d, want 503", res.StatusCode)
