@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 	"github.com/taskflow/taskflow/pkg/task"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -368,5 +370,63 @@ func TestRecurrenceOneSuccessor(t *testing.T) {
 	e.deliver(completedEvent(t, e, thirdID), false)
 	if n := e.rows("SELECT count(*) FROM tasks"); n != 3 {
 		t.Errorf("a series of 3 occurrences has %d tasks", n)
+	}
+}
+
+// TestRecurrenceContinuesTheTrace: the trace of the request that completes
+// an occurrence reaches its task.completed event (the traceparent
+// extension), and the successor the recurrence function creates from it
+// carries the same trace id, in binary and structured mode alike.
+func TestRecurrenceContinuesTheTrace(t *testing.T) {
+	if _, err := telemetry.Setup(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, structured := range []bool{false, true} {
+		e := newEnv(t, consumers.Recurrence)
+		const (
+			createTrace   = "4bf92f3577b34da6a3ce929d0e0e4736"
+			completeTrace = "0af7651916cd43dd8448eb211c80319c"
+		)
+		ctx := telemetry.WithTraceParent(context.Background(), "00-"+createTrace+"-00f067aa0ba902b7-01", "")
+		in, _, _ := task.ParseInput([]byte(`{"title":"Standup","due_date":"2027-03-01T09:00:00Z",
+			"recurrence_pattern":{"frequency":"daily"}}`))
+		tk, _ := task.New("alice", in, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC))
+		first, _, err := e.st.Create(ctx, tk, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx = telemetry.WithTraceParent(context.Background(), "00-"+completeTrace+"-b7ad6b7169203331-01", "")
+		if _, _, err := e.st.Update(ctx, "alice", first.ID, 0, func(cur task.Task) (task.Task, bool, error) {
+			next, ch := cur.Complete(time.Now().UTC())
+			return next, ch, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		traces := map[string]string{} // event type and subject -> trace id
+		var completed cloudevents.Event
+		for _, ev := range e.outboxEvents() {
+			tp, _ := ev.Extensions()["traceparent"].(string)
+			traces[ev.Type()+" "+ev.Subject()] = strings.Split(tp+"--", "-")[1]
+			if ev.Type() == events.TaskCompleted {
+				completed = ev
+			}
+		}
+		if traces[events.TaskCreated+" "+first.ID] != createTrace || traces[events.TaskCompleted+" "+first.ID] != completeTrace {
+			t.Fatalf("outbox traces %v", traces)
+		}
+		if status := e.deliver(completed, structured); status != http.StatusAccepted {
+			t.Fatalf("delivery: %d", status)
+		}
+		var succ, parent string
+		c, _ := pgx.Connect(context.Background(), e.url)
+		err = c.QueryRow(context.Background(), `SELECT o.subject, o.traceparent FROM outbox o
+			JOIN tasks t ON t.id::text = o.subject WHERE t.predecessor_id = $1`, first.ID).Scan(&succ, &parent)
+		c.Close(context.Background())
+		if err != nil {
+			t.Fatalf("successor's event: %v", err)
+		}
+		if got := strings.Split(parent+"--", "-")[1]; got != completeTrace || parent == completed.Extensions()["traceparent"] {
+			t.Errorf("structured=%v: successor %s has traceparent %q, want trace %s in a span of its own", structured, succ, parent, completeTrace)
+		}
 	}
 }

@@ -52,6 +52,16 @@ type Stack struct {
 	log     *slog.Logger
 	out     io.Writer
 	procs   []*proc
+
+	mu    sync.Mutex
+	addrs map[string]string // function name -> its address
+}
+
+// Addr is the address the function name listens on ("" before Run starts it).
+func (s *Stack) Addr(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs[name]
 }
 
 // New prepares a stack; Run starts it.
@@ -98,6 +108,9 @@ func (s *Stack) Run(ctx context.Context) error {
 		}
 		addrs[svc.Name] = addr
 	}
+	s.mu.Lock()
+	s.addrs = addrs
+	s.mu.Unlock()
 	health := []string{"http://" + s.cfg.BrokerAddr + "/readyz"}
 	daprGRPC := s.cfg.DaprGRPC
 	if reminder, ok := addrs["reminder"]; ok && daprGRPC == "" {
@@ -181,7 +194,7 @@ func (s *Stack) banner() {
 	if dapr == "" {
 		dapr = s.cfg.DaprGRPC + " (external sidecar)"
 	}
-	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  broker:     http://%s  (POST CloudEvents)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n  kafka:      %s\n  dapr:       %s\n",
+	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  broker:     http://%s  (POST CloudEvents)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n  kafka:      %s\n  dapr:       %s\n  metrics:    GET /metrics on the REST API and on every function\n",
 		s.cfg.APIAddr, s.cfg.BrokerAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL), kafka, dapr)
 	if s.cfg.Secret != "" {
 		tok, err := auth.Sign([]byte(s.cfg.Secret), "dev-user", time.Now(), 24*time.Hour)

@@ -55,6 +55,40 @@ func daprBin(t *testing.T) string {
 	return d
 }
 
+// traceIDs reads topic from the start and returns the trace id of each
+// record's ce_traceparent header by "type key".
+func traceIDs(t *testing.T, kafkaAddr, topic string) map[string]string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	out := map[string]string{}
+	for quiet := 0; quiet < 2; {
+		pctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if fs.NumRecords() == 0 {
+			quiet++
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			var typ, parent string
+			for _, h := range r.Headers {
+				switch h.Key {
+				case "ce_type":
+					typ = string(h.Value)
+				case "ce_traceparent":
+					parent = string(h.Value)
+				}
+			}
+			out[typ+" "+string(r.Key)] = strings.Split(parent+"--", "-")[1]
+		})
+	}
+	return out
+}
+
 // TestStackEndToEnd builds every function, starts the stack as `make run`
 // does, creates and reads a task through the one base URL, then stops it and
 // checks that no process is left behind.
@@ -192,10 +226,13 @@ func TestStackEndToEnd(t *testing.T) {
 		}
 		close(lines)
 	}()
+	// Both requests come with a W3C traceparent, as from a traced client.
+	const createTrace, completeTrace = "4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c"
 	req, _ = http.NewRequest("POST", base+"/api/tasks", strings.NewReader(
 		`{"title":"daily standup","due_date":"2027-01-04T09:00:00Z","recurrence_pattern":{"frequency":"daily"}}`))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("traceparent", "00-"+createTrace+"-00f067aa0ba902b7-01")
 	res, err = http.DefaultClient.Do(req)
 	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("recurring create: %v %v", res, err)
@@ -215,6 +252,7 @@ func TestStackEndToEnd(t *testing.T) {
 	stream.Body.Close()
 	req, _ = http.NewRequest("PATCH", fmt.Sprintf("%s/api/tasks/%s/complete", base, rec["id"]), nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("traceparent", "00-"+completeTrace+"-b7ad6b7169203331-01")
 	if res, err = http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
 		t.Fatalf("complete: %v %v", res, err)
 	}
@@ -227,7 +265,42 @@ func TestStackEndToEnd(t *testing.T) {
 		}
 	}
 	if successor == nil || successor["due_date"] != "2027-01-05T09:00:00Z" || successor["series_id"] != rec["series_id"] {
-		t.Errorf("successor %v", successor)
+		t.Fatalf("successor %v", successor)
+	}
+	// One trace from each request through the gateway, the function, the
+	// outbox, Kafka, the Broker and the recurrence function: the create's
+	// task.created carries the create's trace id, and the successor the
+	// recurrence function made carries the completing request's.
+	traces := traceIDs(t, cfg.KafkaAddr, "task-events")
+	if got := traces["dev.taskflow.task.created "+rec["id"].(string)]; got != createTrace {
+		t.Errorf("the recurring task's task.created has trace %q, want %s", got, createTrace)
+	}
+	if got := traces["dev.taskflow.task.completed "+rec["id"].(string)]; got != completeTrace {
+		t.Errorf("its task.completed has trace %q, want %s", got, completeTrace)
+	}
+	if got := traces["dev.taskflow.task.created "+successor["id"].(string)]; got != completeTrace {
+		t.Errorf("the successor's task.created has trace %q, want the completing request's %s", got, completeTrace)
+	}
+	// Each function serves its metrics: the gateway saw the routes, the
+	// recurrence function consumed the completion, the relay published.
+	for name, want := range map[string]string{
+		"gateway":    `taskflow_http_request_duration_seconds_count{method="PATCH",route="/api/tasks/{id}/complete",status="200"}`,
+		"recurrence": `taskflow_events_consumed_total{result="ok",type="dev.taskflow.task.completed"}`,
+		"relay":      `taskflow_events_published_total{topic="task-events",type="dev.taskflow.task.created"}`,
+	} {
+		addr := s.Addr(name)
+		if name == "gateway" {
+			addr = cfg.APIAddr
+		}
+		res, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s's /metrics has no %s", name, want)
+		}
 	}
 	// A reminder.due event becomes a notification the user can list.
 	rem, _ := http.NewRequest("POST", "http://"+cfg.BrokerAddr, strings.NewReader(fmt.Sprintf(
