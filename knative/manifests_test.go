@@ -113,6 +113,16 @@ func TestServicesValidate(t *testing.T) {
 		if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 			t.Errorf("%s: memory request and limit required", file)
 		}
+		if tpl.Annotations["prometheus.io/scrape"] != "true" || tpl.Annotations["prometheus.io/path"] != "/metrics" {
+			t.Errorf("%s: the pods must be marked for scraping at /metrics", file)
+		}
+		otel := false
+		for _, e := range c.Env {
+			otel = otel || (e.Name == "OTEL_EXPORTER_OTLP_ENDPOINT" && e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil)
+		}
+		if !otel {
+			t.Errorf("%s: OTEL_EXPORTER_OTLP_ENDPOINT must come from the taskflow-config ConfigMap", file)
+		}
 		for _, e := range c.Env {
 			if strings.Contains(e.Name, "SECRET") || e.Name == "DATABASE_URL" {
 				if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
