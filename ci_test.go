@@ -5,6 +5,7 @@ package taskflow_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -85,6 +86,76 @@ func TestWorkflowsCallWhatExists(t *testing.T) {
 						t.Errorf("%s: %s is not an executable script", f, p)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestReleasePinsTheBaseImage: the release refuses a base image that is not
+// pinned by digest.
+func TestReleasePinsTheBaseImage(t *testing.T) {
+	data, err := os.ReadFile(".github/workflows/release.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `*@sha256:*) ;;`) || !strings.Contains(string(data), "KO_DEFAULTBASEIMAGE=$base") {
+		t.Error("release.yml must set KO_DEFAULTBASEIMAGE to a digest-pinned image and fail otherwise")
+	}
+}
+
+// TestScriptsParse: every shell script is executable and parses.
+func TestScriptsParse(t *testing.T) {
+	files, _ := filepath.Glob("scripts/*.sh")
+	if len(files) == 0 {
+		t.Fatal("no scripts")
+	}
+	for _, f := range files {
+		info, _ := os.Stat(f)
+		if info.Mode()&0o111 == 0 {
+			t.Errorf("%s is not executable", f)
+		}
+		if out, err := exec.Command("bash", "-n", f).CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", f, err, out)
+		}
+	}
+}
+
+// TestDeployDocNamesWhatExists: every file, script and manifest that
+// docs/deploy.md and scripts/deploy-minikube.sh name is in the repository,
+// and the deploy/ manifests are YAML of the kinds they claim.
+func TestDeployDocNamesWhatExists(t *testing.T) {
+	path := regexp.MustCompile("(?:^|[\\s`(])((?:scripts|deploy|knative|triggers|docs|\\.github/workflows)/[A-Za-z0-9_./-]*[A-Za-z0-9_-])")
+	for _, doc := range []string{"docs/deploy.md", "scripts/deploy-minikube.sh", "README.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range path.FindAllStringSubmatch(string(data), -1) {
+			p := m[1]
+			if strings.Contains(p, "<") {
+				continue
+			}
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("%s names %s, which does not exist", doc, p)
+			}
+		}
+	}
+	files, _ := filepath.Glob("deploy/*.yaml")
+	more, _ := filepath.Glob("deploy/*/*.yaml")
+	for _, f := range append(files, more...) {
+		data, _ := os.ReadFile(f)
+		for i, d := range strings.Split(string(data), "\n---\n") {
+			var obj struct {
+				APIVersion string `json:"apiVersion"`
+				Kind       string `json:"kind"`
+				Metadata   struct {
+					Name      string `json:"name"`
+					Namespace string `json:"namespace"`
+				} `json:"metadata"`
+			}
+			if err := yaml.Unmarshal([]byte(d), &obj); err != nil || obj.APIVersion == "" || obj.Kind == "" ||
+				obj.Metadata.Name == "" || obj.Metadata.Namespace == "" {
+				t.Errorf("%s document %d: not a namespaced Kubernetes object (%v)", f, i, err)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sourcesv1 "knative.dev/eventing-kafka-broker/control-plane/pkg/apis/sources/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
@@ -118,6 +119,23 @@ func TestEventingValidates(t *testing.T) {
 			continue
 		}
 		serviceRef("trigger "+name+" dead-letter sink", d.DeadLetterSink.Ref)
+	}
+	// kn's describe output and label selectors: every eventing object says
+	// what it is and belongs to TaskFlow.
+	var objs []metav1.ObjectMeta
+	for _, b := range ev.brokers {
+		objs = append(objs, b.ObjectMeta)
+	}
+	for _, tr := range ev.triggers {
+		objs = append(objs, tr.ObjectMeta)
+	}
+	for _, ks := range ev.sources {
+		objs = append(objs, ks.ObjectMeta)
+	}
+	for _, m := range objs {
+		if m.Labels["app.kubernetes.io/part-of"] != "taskflow" || m.Annotations["taskflow.dev/description"] == "" {
+			t.Errorf("%s: needs the part-of label and a taskflow.dev/description annotation", m.Name)
+		}
 	}
 	for name, ks := range ev.sources {
 		validate(t, "kafkasource "+name, ks)
