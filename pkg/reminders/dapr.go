@@ -14,7 +14,10 @@ import (
 
 	runtimev1 "github.com/dapr/dapr/pkg/proto/runtime/v1"
 	dapr "github.com/dapr/go-sdk/client"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -50,14 +53,17 @@ func (d *DaprJobs) client(ctx context.Context) (dapr.Client, error) {
 	if d.c != nil {
 		return d.c, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	c, err := dapr.NewClientWithAddressContext(ctx, d.Addr)
+	// gRPC's default reconnect backoff grows to two minutes: after a sidecar
+	// restart the jobs would wait that long. Retry within two seconds instead
+	// (the sidecar is on the same host or pod).
+	conn, err := grpc.NewClient(d.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{MinConnectTimeout: 2 * time.Second, Backoff: backoff.Config{
+			BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second}}))
 	if err != nil {
 		return nil, fmt.Errorf("dapr sidecar %s: %w", d.Addr, err)
 	}
-	d.c = c
-	return c, nil
+	d.c = dapr.NewClientWithConnection(conn)
+	return d.c, nil
 }
 
 // Close releases the sidecar connection.
