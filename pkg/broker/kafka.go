@@ -7,9 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	tfkafka "github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // IngressTopic holds the events posted to the Broker ingress until they are
@@ -35,6 +37,9 @@ func consume(ctx context.Context, brokers []string, src Source, d *Dispatcher, l
 	}
 	defer cl.Close()
 	defer cl.AllowRebalance() // a blocked rebalance would hold Close forever
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go watchLag(lagCtx, kadm.NewClient(cl), src)
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil || fs.IsClientClosed() {
@@ -70,6 +75,31 @@ func consume(ctx context.Context, brokers []string, src Source, d *Dispatcher, l
 			log.Warn("commit failed", "source", src.Name, "error", err)
 		}
 		cl.AllowRebalance()
+	}
+}
+
+// watchLag keeps taskflow_kafka_consumer_lag current for src's consumer
+// group (every 2 s), as Knative's Kafka dispatcher reports its own.
+func watchLag(ctx context.Context, adm *kadm.Client, src Source) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		lags, err := adm.Lag(qctx, src.ConsumerGroup)
+		cancel()
+		for _, g := range lags {
+			if err != nil || g.Error() != nil {
+				break
+			}
+			for topic, l := range g.Lag.TotalByTopic() {
+				telemetry.ConsumerLag.WithLabelValues(src.Name, topic).Set(float64(l.Lag))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
