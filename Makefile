@@ -5,7 +5,7 @@ BIN   := .cache/bin
 # `make token USER=alice`: USER from the command line, not the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
-.PHONY: run test build token vet fmt bench load clean
+.PHONY: run test build token vet fmt bench load drill clean
 
 ## build: compile every function and the dev tools into .cache/bin
 build:
@@ -39,6 +39,11 @@ load: build
 	@export DATABASE_URL="$${DATABASE_URL:-$$(scripts/postgres.sh taskflow)}" && \
 	 export TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" && \
 	 $(GO) run ./scripts/load $(ARGS)
+
+## drill: the fault drills of RELIABILITY.md (ARGS="-outage 10s -faults postgres,kafka")
+drill: build
+	@export TASKFLOW_DAPR_BIN="$${TASKFLOW_DAPR_BIN:-$$(scripts/dapr.sh)}" && \
+	 $(GO) run ./scripts/drill $(ARGS)
 
 clean:
 	rm -rf $(BIN)

@@ -21,6 +21,24 @@ type Dapr struct {
 	GRPCAddr string // the sidecar's gRPC API, for DAPR_GRPC_ENDPOINT
 	HTTPAddr string
 	procs    []*exec.Cmd
+	launch   func(context.Context) error
+}
+
+// Restart kills the sidecar and the scheduler (SIGKILL: a crash, not a
+// shutdown), waits downFor, and starts them again on the same ports with the
+// same data. Fault drills use it.
+func (d *Dapr) Restart(ctx context.Context, downFor time.Duration) error {
+	for _, p := range d.procs {
+		_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
+		_ = p.Wait()
+	}
+	d.procs = nil
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(downFor):
+	}
+	return d.launch(ctx)
 }
 
 func freePorts(n int) ([]int, error) {
@@ -62,29 +80,35 @@ func StartDapr(ctx context.Context, binDir, dataDir, appID string, appPort int, 
 		d.procs = append(d.procs, cmd)
 		return nil
 	}
-	if err := start("scheduler", "--mode", "standalone", "--id", "scheduler0", "--listen-address", "127.0.0.1",
-		"--port", strconv.Itoa(sched), "--etcd-data-dir", filepath.Join(dataDir, "etcd"),
-		"--etcd-initial-cluster", fmt.Sprintf("scheduler0=http://127.0.0.1:%d", etcdPeer),
-		"--etcd-client-port", strconv.Itoa(etcdClient), "--healthz-port", strconv.Itoa(schedHealth),
-		"--metrics-port", strconv.Itoa(schedMetrics), "--log-level", "warn"); err != nil {
+	d.launch = func(ctx context.Context) error {
+		if err := start("scheduler", "--mode", "standalone", "--id", "scheduler0", "--listen-address", "127.0.0.1",
+			"--port", strconv.Itoa(sched), "--etcd-data-dir", filepath.Join(dataDir, "etcd"),
+			"--etcd-initial-cluster", fmt.Sprintf("scheduler0=http://127.0.0.1:%d", etcdPeer),
+			"--etcd-client-port", strconv.Itoa(etcdClient), "--healthz-port", strconv.Itoa(schedHealth),
+			"--metrics-port", strconv.Itoa(schedMetrics), "--log-level", "warn"); err != nil {
+			return err
+		}
+		if err := waitReady(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", schedHealth), 60*time.Second); err != nil {
+			d.Stop()
+			return fmt.Errorf("dapr scheduler: %w", err)
+		}
+		if err := start("daprd", "--app-id", appID, "--app-port", strconv.Itoa(appPort), "--app-protocol", "http",
+			"--dapr-http-port", strconv.Itoa(httpPort), "--dapr-grpc-port", strconv.Itoa(grpcPort),
+			"--dapr-internal-grpc-port", strconv.Itoa(internalPort), "--metrics-port", strconv.Itoa(metrics),
+			"--scheduler-host-address", fmt.Sprintf("127.0.0.1:%d", sched), "--resources-path", resources,
+			"--placement-host-address", "", "--log-level", "warn"); err != nil {
+			d.Stop()
+			return err
+		}
+		// Outbound health: the sidecar itself, not yet its app (started after it).
+		if err := waitStatus(ctx, "http://"+d.HTTPAddr+"/v1.0/healthz/outbound", http.StatusNoContent, 60*time.Second); err != nil {
+			d.Stop()
+			return fmt.Errorf("daprd: %w", err)
+		}
+		return nil
+	}
+	if err := d.launch(ctx); err != nil {
 		return nil, err
-	}
-	if err := waitReady(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", schedHealth), 60*time.Second); err != nil {
-		d.Stop()
-		return nil, fmt.Errorf("dapr scheduler: %w", err)
-	}
-	if err := start("daprd", "--app-id", appID, "--app-port", strconv.Itoa(appPort), "--app-protocol", "http",
-		"--dapr-http-port", strconv.Itoa(httpPort), "--dapr-grpc-port", strconv.Itoa(grpcPort),
-		"--dapr-internal-grpc-port", strconv.Itoa(internalPort), "--metrics-port", strconv.Itoa(metrics),
-		"--scheduler-host-address", fmt.Sprintf("127.0.0.1:%d", sched), "--resources-path", resources,
-		"--placement-host-address", "", "--log-level", "warn"); err != nil {
-		d.Stop()
-		return nil, err
-	}
-	// Outbound health: the sidecar itself, not yet its app (started after it).
-	if err := waitStatus(ctx, "http://"+d.HTTPAddr+"/v1.0/healthz/outbound", http.StatusNoContent, 60*time.Second); err != nil {
-		d.Stop()
-		return nil, fmt.Errorf("daprd: %w", err)
 	}
 	return d, nil
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/broker"
 	"github.com/taskflow/taskflow/pkg/kafka"
@@ -53,8 +55,63 @@ type Stack struct {
 	out     io.Writer
 	procs   []*proc
 
-	mu    sync.Mutex
-	addrs map[string]string // function name -> its address
+	mu     sync.Mutex
+	addrs  map[string]string // function name -> its address
+	kafka  *kfake.Cluster    // the embedded broker, when it runs
+	daprd  *Dapr             // the sidecar and scheduler the stack started
+	byName map[string]*proc
+}
+
+// Kill kills function name's process (SIGKILL) and keeps it down for downFor
+// before the stack restarts it. Fault drills use it.
+func (s *Stack) Kill(name string, downFor time.Duration) error {
+	s.mu.Lock()
+	p := s.byName[name]
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("no function %s", name)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.heldUntil = time.Now().Add(downFor)
+	return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// RestartKafka closes the embedded Kafka broker, waits downFor, and starts it
+// again on the same address with the same log.
+func (s *Stack) RestartKafka(ctx context.Context, downFor time.Duration) error {
+	s.mu.Lock()
+	c := s.kafka
+	s.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("the stack runs no embedded Kafka")
+	}
+	c.Close()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(downFor):
+	}
+	c, err := kafka.Embedded(s.cfg.KafkaAddr, s.cfg.KafkaData)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.kafka = c
+	s.mu.Unlock()
+	return nil
+}
+
+// RestartDapr kills daprd and the scheduler, waits downFor, and starts them
+// again (Dapr.Restart).
+func (s *Stack) RestartDapr(ctx context.Context, downFor time.Duration) error {
+	s.mu.Lock()
+	d := s.daprd
+	s.mu.Unlock()
+	if d == nil {
+		return fmt.Errorf("the stack runs no Dapr of its own")
+	}
+	return d.Restart(ctx, downFor)
 }
 
 // Addr is the address the function name listens on ("" before Run starts it).
@@ -91,7 +148,14 @@ func (s *Stack) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("embedded kafka on %s: %w", s.cfg.KafkaAddr, err)
 		}
-		defer cluster.Close()
+		s.mu.Lock()
+		s.kafka = cluster
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.kafka.Close()
+			s.mu.Unlock()
+		}()
 		brokers = s.cfg.KafkaAddr
 	}
 	defer s.stop()
@@ -121,6 +185,9 @@ func (s *Stack) Run(ctx context.Context) error {
 			return err
 		}
 		defer d.Stop()
+		s.mu.Lock()
+		s.daprd = d
+		s.mu.Unlock()
 		daprGRPC = d.GRPCAddr
 		s.dapr = d.GRPCAddr + " (daprd and scheduler, " + s.cfg.DaprBin + ")"
 		health = append(health, "http://"+d.HTTPAddr+"/v1.0/healthz")
@@ -227,10 +294,11 @@ func (s *Stack) functionAddr(i int) (string, error) {
 
 // proc is one function process, restarted if it dies while the stack runs.
 type proc struct {
-	name string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	name      string
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	done      chan struct{}
+	heldUntil time.Time // Kill: not restarted before then
 }
 
 func (s *Stack) start(ctx context.Context, svc Service, addr string, env []string) error {
@@ -247,6 +315,12 @@ func (s *Stack) start(ctx context.Context, svc Service, addr string, env []strin
 	}
 	p := &proc{name: svc.Name, done: make(chan struct{})}
 	s.procs = append(s.procs, p)
+	s.mu.Lock()
+	if s.byName == nil {
+		s.byName = map[string]*proc{}
+	}
+	s.byName[svc.Name] = p
+	s.mu.Unlock()
 	spawn := func() (*exec.Cmd, error) {
 		cmd := exec.Command(bin)
 		host, _, _ := strings.Cut(addr, ":")
@@ -272,10 +346,13 @@ func (s *Stack) start(ctx context.Context, svc Service, addr string, env []strin
 				return
 			}
 			s.log.Warn("function exited; restarting", "function", svc.Name, "error", err)
+			p.mu.Lock()
+			wait := max(time.Until(p.heldUntil), time.Second)
+			p.mu.Unlock()
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(time.Second):
+			case <-time.After(wait):
 			}
 			c, err = spawn()
 			if err != nil {

@@ -287,18 +287,26 @@ func TestStackEndToEnd(t *testing.T) {
 		"gateway":    `taskflow_http_request_duration_seconds_count{method="PATCH",route="/api/tasks/{id}/complete",status="200"}`,
 		"recurrence": `taskflow_events_consumed_total{result="ok",type="dev.taskflow.task.completed"}`,
 		"relay":      `taskflow_events_published_total{topic="task-events",type="dev.taskflow.task.created"}`,
+		"broker":     `taskflow_kafka_consumer_lag{source="task-events",topic="task-events"}`,
 	} {
 		addr := s.Addr(name)
-		if name == "gateway" {
+		switch name {
+		case "gateway":
 			addr = cfg.APIAddr
+		case "broker":
+			addr = cfg.BrokerAddr
 		}
-		res, err := http.Get("http://" + addr + "/metrics")
-		if err != nil {
-			t.Fatal(err)
+		found := false
+		for end := time.Now().Add(10 * time.Second); !found && time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			res, err := http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			found = strings.Contains(string(b), want)
 		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if !strings.Contains(string(b), want) {
+		if !found {
 			t.Errorf("%s's /metrics has no %s", name, want)
 		}
 	}

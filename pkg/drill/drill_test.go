@@ -1,0 +1,53 @@
+package drill
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// daprBin is where scripts/dapr.sh put daprd and scheduler.
+func daprBin(t *testing.T) string {
+	if d := os.Getenv("TASKFLOW_DAPR_BIN"); d != "" {
+		return d
+	}
+	d, _ := filepath.Abs("../../.cache/dapr/bin")
+	if _, err := os.Stat(filepath.Join(d, "daprd")); err != nil {
+		t.Fatalf("no daprd in %s: run scripts/dapr.sh (make test does)", d)
+	}
+	return d
+}
+
+// TestDrills runs every fault drill with short outages (3 s) against the
+// whole stack under load, and requires that each recovers and that nothing
+// acknowledged is lost or doubled. `make drill` runs the same drills with
+// the outages RELIABILITY.md reports.
+func TestDrills(t *testing.T) {
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", bin+"/", "../../functions/...").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var log strings.Builder
+	rep, err := Run(context.Background(), Config{BinDir: bin, Manifests: "../../knative", Triggers: "../../triggers",
+		DaprBin: daprBin(t), Outage: 3 * time.Second, Rate: 20, Settle: 3 * time.Minute, Log: &log})
+	t.Log("\n" + log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md strings.Builder
+	rep.Markdown(&md)
+	t.Log("\n" + md.String())
+	if len(rep.Results) != len(Faults) {
+		t.Errorf("%d drills ran, want %d", len(rep.Results), len(Faults))
+	}
+	if rep.Creates == 0 || rep.Complete == 0 || rep.Reminded == 0 || rep.Events == 0 {
+		t.Errorf("the load did too little to check: %+v", rep)
+	}
+	for _, p := range rep.Problems {
+		t.Error(p)
+	}
+}
