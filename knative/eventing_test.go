@@ -5,10 +5,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rickb777/date/period"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sourcesv1 "knative.dev/eventing-kafka-broker/control-plane/pkg/apis/sources/v1"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -113,10 +116,27 @@ func TestEventingValidates(t *testing.T) {
 		}
 		serviceRef("trigger "+name+" subscriber", tr.Spec.Subscriber.Ref)
 		d := tr.Spec.Delivery
-		if d == nil || d.Retry == nil || *d.Retry < 3 || d.BackoffPolicy == nil || *d.BackoffPolicy != "exponential" ||
-			d.BackoffDelay == nil || d.DeadLetterSink == nil {
-			t.Errorf("trigger %s: needs retry, exponential backoff and a dead-letter sink", name)
+		if d == nil || d.Retry == nil || d.BackoffPolicy == nil || d.BackoffDelay == nil || d.DeadLetterSink == nil {
+			t.Errorf("trigger %s: needs retry, backoff and a dead-letter sink", name)
 			continue
+		}
+		// Retries ride out a restart of several minutes, and never wait so
+		// long between two that a consumer back from an outage idles.
+		first, err := period.Parse(*d.BackoffDelay)
+		if err != nil {
+			t.Errorf("trigger %s: backoffDelay: %v", name, err)
+			continue
+		}
+		var total, gap time.Duration
+		for n := range int(*d.Retry) {
+			wait := first.DurationApprox() * time.Duration(n+1) // linear
+			if *d.BackoffPolicy == eventingduckv1.BackoffPolicyExponential {
+				wait = first.DurationApprox() << n
+			}
+			total, gap = total+wait, max(gap, wait)
+		}
+		if total < 3*time.Minute || gap > 20*time.Second {
+			t.Errorf("trigger %s: retries cover %s with gaps up to %s; want at least 3 min, gaps of at most 20 s", name, total, gap)
 		}
 		serviceRef("trigger "+name+" dead-letter sink", d.DeadLetterSink.Ref)
 	}

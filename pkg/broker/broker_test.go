@@ -31,7 +31,7 @@ func TestLoadsTheRealManifests(t *testing.T) {
 		t.Fatalf("sources %v triggers %v", m.Sources, m.Triggers)
 	}
 	for _, tr := range m.Triggers {
-		if tr.Delivery.DeadLetter != "deadletter" || tr.Delivery.Retry != 10 || tr.Delivery.Backoff != 200*time.Millisecond || tr.Delivery.Linear {
+		if tr.Delivery.DeadLetter != "deadletter" || tr.Delivery.Retry != 20 || tr.Delivery.Backoff != time.Second || !tr.Delivery.Linear {
 			t.Errorf("trigger %s delivery %+v", tr.Name, tr.Delivery)
 		}
 	}
