@@ -43,6 +43,7 @@ load: build
 ## drill: the fault drills of RELIABILITY.md (ARGS="-outage 10s -faults postgres,kafka")
 drill: build
 	@export TASKFLOW_DAPR_BIN="$${TASKFLOW_DAPR_BIN:-$$(scripts/dapr.sh)}" && \
+	 export TASKFLOW_PG_BIN="$${TASKFLOW_PG_BIN:-$$(scripts/postgres.sh --binaries)}" && \
 	 $(GO) run ./scripts/drill $(ARGS)
 
 clean:

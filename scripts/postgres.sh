@@ -5,9 +5,33 @@
 #   3. else a throwaway cluster under .cache/pg on 127.0.0.1:$TASKFLOW_PG_PORT (55432),
 #      made with the system's initdb/pg_ctl, installing Debian's postgresql when missing.
 # The database named by $1 (default taskflow) is created on first use by the Go side.
+# `postgres.sh --binaries` prints the server binaries' directory instead (installing
+# them when missing): the fault drills run a PostgreSQL cluster of their own.
 set -euo pipefail
 db=${1:-taskflow}
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+ensure_bin() {
+	bin=$(pgbin)
+	if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+		echo "postgres.sh: installing Debian's postgresql (no initdb found)" >&2
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "postgres.sh: need root to install postgresql; or set DATABASE_URL" >&2
+			exit 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq >&2
+		apt-get install -y -qq postgresql >&2
+		bin=$(pgbin)
+	fi
+}
+
+if [ "$db" = "--binaries" ]; then
+	ensure_bin
+	echo "$bin"
+	exit 0
+fi
 
 if [ -n "${DATABASE_URL:-}" ]; then
 	echo "$DATABASE_URL"
@@ -28,19 +52,7 @@ if answers "$port"; then
 	exit 0
 fi
 
-pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
-bin=$(pgbin)
-if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
-	echo "postgres.sh: installing Debian's postgresql (no server answers and no initdb found)" >&2
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "postgres.sh: need root to install postgresql; or set DATABASE_URL" >&2
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	apt-get install -y -qq postgresql >&2
-	bin=$(pgbin)
-fi
+ensure_bin
 
 # initdb refuses to run as root: run the cluster as the postgres user then.
 as=()

@@ -15,6 +15,7 @@ go vet ./...
 scripts/tools.sh
 export TASKFLOW_KO="$PWD/.cache/bin/ko"
 export TASKFLOW_DAPR_BIN="${TASKFLOW_DAPR_BIN:-$(scripts/dapr.sh)}" # real daprd and scheduler, built once
+export TASKFLOW_PG_BIN="${TASKFLOW_PG_BIN:-$(scripts/postgres.sh --binaries)}" # the drills' own cluster
 export TASKFLOW_TEST_DATABASE_URL="${TASKFLOW_TEST_DATABASE_URL:-$(scripts/postgres.sh postgres)}"
 echo "tests use PostgreSQL at ${TASKFLOW_TEST_DATABASE_URL%%\?*}"
 

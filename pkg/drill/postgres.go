@@ -25,12 +25,15 @@ type postgres struct {
 // startPostgres makes and starts a throwaway cluster with the system's
 // PostgreSQL binaries (Debian's postgresql package).
 func startPostgres(ctx context.Context) (*postgres, string, error) {
-	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(bins) == 0 {
-		return nil, "", fmt.Errorf("no initdb under /usr/lib/postgresql: install Debian's postgresql (scripts/postgres.sh does)")
+	p := &postgres{bin: os.Getenv("TASKFLOW_PG_BIN")}
+	if p.bin == "" {
+		bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+		if len(bins) == 0 {
+			return nil, "", fmt.Errorf("no initdb under /usr/lib/postgresql: run scripts/postgres.sh --binaries (make test does)")
+		}
+		sort.Strings(bins)
+		p.bin = filepath.Dir(bins[len(bins)-1])
 	}
-	sort.Strings(bins)
-	p := &postgres{bin: filepath.Dir(bins[len(bins)-1])}
 	base, err := os.MkdirTemp("", "taskflow-drill-pg-")
 	if err != nil {
 		return nil, "", err
