@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -103,7 +106,8 @@ func TestReleasePinsTheBaseImage(t *testing.T) {
 	}
 }
 
-// TestScriptsParse: every shell script is executable and parses.
+// TestScriptsParse: every shell script is executable, parses, and passes
+// shellcheck's warnings when shellcheck is installed.
 func TestScriptsParse(t *testing.T) {
 	files, _ := filepath.Glob("scripts/*.sh")
 	if len(files) == 0 {
@@ -117,6 +121,13 @@ func TestScriptsParse(t *testing.T) {
 		if out, err := exec.Command("bash", "-n", f).CombinedOutput(); err != nil {
 			t.Errorf("%s: %v\n%s", f, err, out)
 		}
+	}
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		t.Log("shellcheck not installed (scripts/tools.sh installs it): scripts only parsed")
+		return
+	}
+	if out, err := exec.Command("shellcheck", append([]string{"-S", "warning"}, files...)...).CombinedOutput(); err != nil {
+		t.Errorf("shellcheck: %v\n%s", err, out)
 	}
 }
 
@@ -156,6 +167,26 @@ func TestDeployDocNamesWhatExists(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(d), &obj); err != nil || obj.APIVersion == "" || obj.Kind == "" ||
 				obj.Metadata.Name == "" || obj.Metadata.Namespace == "" {
 				t.Errorf("%s document %d: not a namespaced Kubernetes object (%v)", f, i, err)
+				continue
+			}
+			// Kubernetes' own kinds decode strictly into their Go types;
+			// Strimzi's have no types here and are only checked for their group.
+			var typed any
+			switch obj.APIVersion + " " + obj.Kind {
+			case "batch/v1 Job":
+				typed = &batchv1.Job{}
+			case "apps/v1 StatefulSet":
+				typed = &appsv1.StatefulSet{}
+			case "v1 Service":
+				typed = &corev1.Service{}
+			default:
+				if !strings.HasPrefix(obj.APIVersion, "kafka.strimzi.io/") {
+					t.Errorf("%s document %d: unexpected %s %s", f, i, obj.APIVersion, obj.Kind)
+				}
+				continue
+			}
+			if err := yaml.UnmarshalStrict([]byte(d), typed); err != nil {
+				t.Errorf("%s document %d (%s): %v", f, i, obj.Kind, err)
 			}
 		}
 	}

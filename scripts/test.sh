@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
+mapfile -t files < <(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')
+unformatted=$(gofmt -l "${files[@]}")
 if [ -n "$unformatted" ]; then
 	echo "gofmt: these files need formatting:" >&2
 	echo "$unformatted" >&2
