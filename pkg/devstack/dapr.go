@@ -154,3 +154,21 @@ func waitStatus(ctx context.Context, url string, want int, limit time.Duration) 
 		}
 	}
 }
+
+// DaprBin is where daprd and scheduler are: TASKFLOW_DAPR_BIN, or
+// .cache/dapr/bin under the repository root (where scripts/dapr.sh builds
+// them). It fails when daprd is not there.
+func DaprBin(root string) (string, error) {
+	d := os.Getenv("TASKFLOW_DAPR_BIN")
+	if d == "" {
+		d = filepath.Join(root, ".cache", "dapr", "bin")
+	}
+	d, err := filepath.Abs(d)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(d, "daprd")); err != nil {
+		return "", fmt.Errorf("no daprd in %s: run scripts/dapr.sh (make test does)", d)
+	}
+	return d, nil
+}

@@ -9,9 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/auth"
+	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/ports"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
@@ -43,14 +42,11 @@ func testAddr(t *testing.T) string {
 	return addr
 }
 
-// daprBin is where scripts/dapr.sh put daprd and scheduler.
+// daprBin is where scripts/dapr.sh put the real daprd and scheduler.
 func daprBin(t *testing.T) string {
-	if d := os.Getenv("TASKFLOW_DAPR_BIN"); d != "" {
-		return d
-	}
-	d, _ := filepath.Abs("../../.cache/dapr/bin")
-	if _, err := os.Stat(filepath.Join(d, "daprd")); err != nil {
-		t.Fatalf("no daprd in %s: run scripts/dapr.sh (make test does)", d)
+	d, err := DaprBin("../..")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return d
 }
@@ -59,32 +55,14 @@ func daprBin(t *testing.T) string {
 // record's ce_traceparent header by "type key".
 func traceIDs(t *testing.T, kafkaAddr, topic string) map[string]string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	records, err := kafka.ReadAll(context.Background(), []string{kafkaAddr}, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
 	out := map[string]string{}
-	for quiet := 0; quiet < 2; {
-		pctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		fs := cl.PollFetches(pctx)
-		cancel()
-		if fs.NumRecords() == 0 {
-			quiet++
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			var typ, parent string
-			for _, h := range r.Headers {
-				switch h.Key {
-				case "ce_type":
-					typ = string(h.Value)
-				case "ce_traceparent":
-					parent = string(h.Value)
-				}
-			}
-			out[typ+" "+string(r.Key)] = strings.Split(parent+"--", "-")[1]
-		})
+	for _, r := range records {
+		parent := kafka.Header(r, "ce_traceparent")
+		out[kafka.Header(r, "ce_type")+" "+string(r.Key)] = strings.Split(parent+"--", "-")[1]
 	}
 	return out
 }

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskflow/taskflow/pkg/kafka"
 )
 
 // check waits up to settle for the pipeline to catch up, then records in rep
@@ -125,36 +126,17 @@ func verify(ctx context.Context, db *pgxpool.Pool, kafkaAddr string, created, co
 // readTopic reads topic from the start and counts distinct event ids by
 // "type key" (a redelivered record has the same id and counts once).
 func readTopic(ctx context.Context, addr, topic string) (map[string]int, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	records, err := kafka.ReadAll(ctx, []string{addr}, topic)
 	if err != nil {
 		return nil, err
 	}
-	defer cl.Close()
 	ids := map[string]map[string]bool{}
-	for quiet := 0; quiet < 2; {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		fs := cl.PollFetches(pctx)
-		cancel()
-		if fs.NumRecords() == 0 {
-			quiet++
+	for _, r := range records {
+		key := kafka.Header(r, "ce_type") + " " + string(r.Key)
+		if ids[key] == nil {
+			ids[key] = map[string]bool{}
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			var typ, id string
-			for _, h := range r.Headers {
-				switch h.Key {
-				case "ce_type":
-					typ = string(h.Value)
-				case "ce_id":
-					id = string(h.Value)
-				}
-			}
-			key := typ + " " + string(r.Key)
-			if ids[key] == nil {
-				ids[key] = map[string]bool{}
-			}
-			ids[key][id] = true
-		})
+		ids[key][kafka.Header(r, "ce_id")] = true
 	}
 	out := map[string]int{}
 	for k, v := range ids {

@@ -2,22 +2,19 @@ package drill
 
 import (
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/taskflow/taskflow/pkg/devstack"
 )
 
-// daprBin is where scripts/dapr.sh put daprd and scheduler.
+// daprBin is where scripts/dapr.sh put the real daprd and scheduler.
 func daprBin(t *testing.T) string {
-	if d := os.Getenv("TASKFLOW_DAPR_BIN"); d != "" {
-		return d
-	}
-	d, _ := filepath.Abs("../../.cache/dapr/bin")
-	if _, err := os.Stat(filepath.Join(d, "daprd")); err != nil {
-		t.Fatalf("no daprd in %s: run scripts/dapr.sh (make test does)", d)
+	d, err := devstack.DaprBin("../..")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return d
 }

@@ -119,3 +119,35 @@ func ToRecord(ctx context.Context, topic string, e cloudevents.Event) (*kgo.Reco
 	}
 	return r, nil
 }
+
+// ReadAll reads topic from its start until two polls in a row (a second
+// each) bring nothing: what checks and tests read back after the fact.
+func ReadAll(ctx context.Context, brokers []string, topic string) ([]*kgo.Record, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	for quiet := 0; quiet < 2 && ctx.Err() == nil; {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if fs.NumRecords() == 0 {
+			quiet++
+		}
+		out = append(out, fs.Records()...)
+	}
+	return out, ctx.Err()
+}
+
+// Header is the value of a record's header key ("" when absent).
+func Header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

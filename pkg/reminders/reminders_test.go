@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -26,12 +24,9 @@ import (
 
 // daprBin is where scripts/dapr.sh put the real daprd and scheduler.
 func daprBin(t *testing.T) string {
-	if d := os.Getenv("TASKFLOW_DAPR_BIN"); d != "" {
-		return d
-	}
-	d, _ := filepath.Abs("../../.cache/dapr/bin")
-	if _, err := os.Stat(filepath.Join(d, "daprd")); err != nil {
-		t.Fatalf("no daprd in %s: run scripts/dapr.sh (make test does)", d)
+	d, err := devstack.DaprBin("../..")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return d
 }
