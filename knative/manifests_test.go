@@ -124,7 +124,7 @@ func TestServicesValidate(t *testing.T) {
 			t.Errorf("%s: OTEL_EXPORTER_OTLP_ENDPOINT must come from the taskflow-config ConfigMap", file)
 		}
 		for _, e := range c.Env {
-			if strings.Contains(e.Name, "SECRET") || e.Name == "DATABASE_URL" {
+			if strings.Contains(e.Name, "SECRET") || strings.Contains(e.Name, "PASSWORD") || e.Name == "DATABASE_URL" {
 				if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
 					t.Errorf("%s: %s must come from a Secret, not the manifest", file, e.Name)
 				}

@@ -12,6 +12,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/relay"
 	"github.com/taskflow/taskflow/pkg/store"
 )
@@ -30,6 +31,9 @@ func main() {
 	log := fn.NewLogger("relay", cfg.LogLevel)
 	if err != nil {
 		fn.Exit(log, err)
+	}
+	if err := cfg.Auth.Sarama(kafka.ProducerConfig("relay")); err != nil {
+		fn.Exit(log, err) // a bad TLS or SASL setting fails now, not at every publish
 	}
 	ctx, stop := fn.SignalContext()
 	defer stop()

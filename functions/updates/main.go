@@ -14,5 +14,9 @@ func main() {
 	if err := envconfig.Process("", &cfg); err != nil {
 		fn.Exit(fn.NewLogger("updates", "info"), err)
 	}
-	fn.Main("updates", updates.New(cfg.Brokers).Routes)
+	opts, err := cfg.Auth.Opts()
+	if err != nil {
+		fn.Exit(fn.NewLogger("updates", "info"), err)
+	}
+	fn.Main("updates", updates.New(cfg.Brokers, opts...).Routes)
 }

@@ -25,6 +25,7 @@ import (
 type Config struct {
 	Brokers []string `envconfig:"KAFKA_BROKERS" required:"true"`
 	Batch   int      `envconfig:"TASKFLOW_RELAY_BATCH" default:"500"`
+	kafka.Auth
 }
 
 // lockID is the advisory lock only the publishing relay holds.
@@ -194,7 +195,11 @@ func (r *Relay) connect() error {
 	if r.producer != nil {
 		return nil
 	}
-	p, err := sarama.NewSyncProducer(r.cfg.Brokers, kafka.ProducerConfig("taskflow-relay"))
+	c := kafka.ProducerConfig("taskflow-relay")
+	if err := r.cfg.Auth.Sarama(c); err != nil {
+		return err
+	}
+	p, err := sarama.NewSyncProducer(r.cfg.Brokers, c)
 	if err != nil {
 		return fmt.Errorf("connect to kafka %v: %w", r.cfg.Brokers, err)
 	}

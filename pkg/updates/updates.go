@@ -40,6 +40,7 @@ const (
 // Config is the updates function's Kafka setting.
 type Config struct {
 	Brokers []string `envconfig:"KAFKA_BROKERS" required:"true"`
+	kafka.Auth
 }
 
 // Message is one SSE data payload: a task change, or a notification.
@@ -55,12 +56,21 @@ var shortTypes = map[string]string{events.TaskCreated: "created", events.TaskUpd
 // Stream serves the update stream.
 type Stream struct {
 	brokers []string
+	client  []kgo.Opt // TLS and SASL, when the cluster wants them
 	mu      sync.Mutex
 	open    map[string]int // streams per user on this replica
 }
 
-// New serves streams from brokers.
-func New(brokers []string) *Stream { return &Stream{brokers: brokers, open: map[string]int{}} }
+// New serves streams from brokers; client adds options to every Kafka client
+// (kafka.Auth.Opts).
+func New(brokers []string, client ...kgo.Opt) *Stream {
+	return &Stream{brokers: brokers, client: client, open: map[string]int{}}
+}
+
+// kafkaClient is a client of the stream's brokers with its options and opts.
+func (s *Stream) kafkaClient(opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(s.brokers...)}, s.client...), opts...)...)
+}
 
 // Routes is the function's route set.
 func (s *Stream) Routes(*fn.Deps) []fn.Route {
@@ -131,7 +141,7 @@ func (s *Stream) serve(w http.ResponseWriter, r *http.Request, user string) erro
 	for p, off := range pos {
 		offsets[p] = kgo.NewOffset().At(off)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.brokers...), kgo.FetchMaxWait(time.Second),
+	cl, err := s.kafkaClient(kgo.FetchMaxWait(time.Second),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{events.TopicTaskUpdates: offsets}))
 	if err != nil {
 		return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
@@ -196,7 +206,7 @@ func (s *Stream) complete(ctx context.Context, pos position, partitions int32) e
 	if int32(len(pos)) == partitions {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.brokers...))
+	cl, err := s.kafkaClient()
 	if err != nil {
 		return err
 	}

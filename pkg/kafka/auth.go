@@ -1,0 +1,134 @@
+package kafka
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	kscram "github.com/twmb/franz-go/pkg/sasl/scram"
+	"github.com/xdg-go/scram"
+)
+
+// Auth is how TaskFlow's own Kafka clients (the relay and the live stream)
+// reach a cluster that wants TLS, SASL or both, as managed Kafka services do.
+// The zero value is plaintext without authentication (the embedded broker,
+// Strimzi's internal listener).
+type Auth struct {
+	TLS bool `envconfig:"KAFKA_TLS"`
+	// CAFile is a PEM bundle to trust instead of the system's roots.
+	CAFile string `envconfig:"KAFKA_TLS_CA_FILE"`
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL.
+	Mechanism string `envconfig:"KAFKA_SASL_MECHANISM"`
+	Username  string `envconfig:"KAFKA_SASL_USERNAME"`
+	Password  string `envconfig:"KAFKA_SASL_PASSWORD"`
+}
+
+func (a Auth) mechanism() (string, error) {
+	m := strings.ToUpper(strings.TrimSpace(a.Mechanism))
+	switch m {
+	case "":
+		return "", nil
+	case sarama.SASLTypePlaintext, sarama.SASLTypeSCRAMSHA256, sarama.SASLTypeSCRAMSHA512:
+		if a.Username == "" || a.Password == "" {
+			return "", fmt.Errorf("KAFKA_SASL_MECHANISM %s needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD", m)
+		}
+		return m, nil
+	}
+	return "", fmt.Errorf("KAFKA_SASL_MECHANISM %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", a.Mechanism)
+}
+
+func (a Auth) tlsConfig() (*tls.Config, error) {
+	if !a.TLS && a.CAFile == "" {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if a.CAFile != "" {
+		pem, err := os.ReadFile(a.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("KAFKA_TLS_CA_FILE: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("KAFKA_TLS_CA_FILE %s holds no PEM certificate", a.CAFile)
+		}
+	}
+	return c, nil
+}
+
+// Sarama applies a to a sarama configuration (the relay's producer).
+func (a Auth) Sarama(c *sarama.Config) error {
+	m, err := a.mechanism()
+	if err != nil {
+		return err
+	}
+	tc, err := a.tlsConfig()
+	if err != nil {
+		return err
+	}
+	if tc != nil {
+		c.Net.TLS.Enable, c.Net.TLS.Config = true, tc
+	}
+	if m == "" {
+		return nil
+	}
+	c.Net.SASL.Enable, c.Net.SASL.Handshake = true, true
+	c.Net.SASL.Mechanism = sarama.SASLMechanism(m)
+	c.Net.SASL.User, c.Net.SASL.Password = a.Username, a.Password
+	switch m {
+	case sarama.SASLTypeSCRAMSHA256:
+		c.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA256} }
+	case sarama.SASLTypeSCRAMSHA512:
+		c.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA512} }
+	}
+	return nil
+}
+
+// Opts are the franz-go client options for a (the live stream's readers).
+func (a Auth) Opts() ([]kgo.Opt, error) {
+	m, err := a.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	tc, err := a.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	var opts []kgo.Opt
+	if tc != nil {
+		opts = append(opts, kgo.Dialer((&tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: tc}).DialContext))
+	}
+	switch m {
+	case sarama.SASLTypePlaintext:
+		opts = append(opts, kgo.SASL(plain.Auth{User: a.Username, Pass: a.Password}.AsMechanism()))
+	case sarama.SASLTypeSCRAMSHA256:
+		opts = append(opts, kgo.SASL(kscram.Auth{User: a.Username, Pass: a.Password}.AsSha256Mechanism()))
+	case sarama.SASLTypeSCRAMSHA512:
+		opts = append(opts, kgo.SASL(kscram.Auth{User: a.Username, Pass: a.Password}.AsSha512Mechanism()))
+	}
+	return opts, nil
+}
+
+// scramClient is sarama's SCRAM conversation, on xdg-go/scram.
+type scramClient struct {
+	hash scram.HashGeneratorFcn
+	conv *scram.ClientConversation
+}
+
+func (c *scramClient) Begin(user, pass, authzID string) error {
+	client, err := c.hash.NewClient(user, pass, authzID)
+	if err != nil {
+		return err
+	}
+	c.conv = client.NewConversation()
+	return nil
+}
+
+func (c *scramClient) Step(challenge string) (string, error) { return c.conv.Step(challenge) }
+func (c *scramClient) Done() bool                            { return c.conv.Done() }
