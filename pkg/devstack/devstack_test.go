@@ -312,9 +312,15 @@ func TestStackEndToEnd(t *testing.T) {
 		`{"title":"dentist","reminder_time":%q}`, remindAt.Format(time.RFC3339))))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
-	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 201 {
+	const reminderTrace = "5a9c1e4f0b7d3c2a8e6f4d2b1a0c9e8d"
+	req.Header.Set("traceparent", "00-"+reminderTrace+"-1122334455667788-01")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("task with a reminder: %v %v", res, err)
 	}
+	var dentist map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&dentist)
+	res.Body.Close()
 	reminded := false
 	for end := time.Now().Add(30 * time.Second); !reminded && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		_, body := get("/api/notifications")
@@ -325,6 +331,14 @@ func TestStackEndToEnd(t *testing.T) {
 	}
 	if !reminded {
 		t.Error("the reminder of a task never arrived as a notification")
+	}
+	// The trace of the create goes on through the Dapr job (its payload carries
+	// the context) into reminder.due, and through notify into its notification.
+	if got := traceIDs(t, cfg.KafkaAddr, "reminders")["dev.taskflow.reminder.due "+dentist["id"].(string)]; got != reminderTrace {
+		t.Errorf("reminder.due has trace %q, want the create's %s", got, reminderTrace)
+	}
+	if got := traceIDs(t, cfg.KafkaAddr, "task-updates")["dev.taskflow.notification.created "+dentist["id"].(string)]; got != reminderTrace {
+		t.Errorf("notification.created has trace %q, want the create's %s", got, reminderTrace)
 	}
 	res, err = http.Get(base + "/healthz")
 	if err != nil || res.StatusCode != 200 {
