@@ -21,8 +21,10 @@ import (
 type Broker struct {
 	Manifests Manifests
 	Brokers   []string
-	Resolve   Resolver
-	Log       *slog.Logger
+	// Client adds options to every Kafka client (TLS and SASL: kafka.Auth.Opts).
+	Client  []kgo.Opt
+	Resolve Resolver
+	Log     *slog.Logger
 	// IngressAddr is where CloudEvents may be posted ("" for no ingress).
 	IngressAddr string
 	// Listening, if set, receives the ingress address once it listens.
@@ -35,8 +37,8 @@ func (b *Broker) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	producer, err := kgo.NewClient(kgo.SeedBrokers(b.Brokers...), kgo.AllowAutoTopicCreation(),
-		kgo.RequiredAcks(kgo.AllISRAcks()))
+	producer, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Brokers...), kgo.AllowAutoTopicCreation(),
+		kgo.RequiredAcks(kgo.AllISRAcks())}, b.Client...)...)
 	if err != nil {
 		return err
 	}
@@ -44,7 +46,7 @@ func (b *Broker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(b.Manifests.Sources)+2)
 	for _, src := range append(b.Manifests.Sources, ingressSource) {
-		wg.Go(func() { errc <- consume(ctx, b.Brokers, src, d, b.Log) })
+		wg.Go(func() { errc <- consume(ctx, b.Brokers, b.Client, src, d, b.Log) })
 	}
 	if b.IngressAddr != "" {
 		srv := &fn.Server{Name: "broker-ingress", Addr: b.IngressAddr, Handler: Ingress(producer, b.Log),

@@ -28,10 +28,10 @@ const Parallel = 32
 // record: partitions in parallel, and the records of a partition in order
 // for an ordered source or in parallel otherwise. Offsets are committed only
 // after every record of a poll was delivered.
-func consume(ctx context.Context, brokers []string, src Source, d *Dispatcher, log *slog.Logger) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup(src.ConsumerGroup),
+func consume(ctx context.Context, brokers []string, client []kgo.Opt, src Source, d *Dispatcher, log *slog.Logger) error {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumerGroup(src.ConsumerGroup),
 		kgo.ConsumeTopics(src.Topics...), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, client...)...)
 	if err != nil {
 		return fmt.Errorf("source %s: %w", src.Name, err)
 	}

@@ -34,6 +34,7 @@ type Config struct {
 	JWKSURL     string `envconfig:"TASKFLOW_AUTH_JWKS_URL"`
 	KafkaAddr   string `envconfig:"TASKFLOW_KAFKA_ADDR" default:"127.0.0.1:9092"`
 	Brokers     string `envconfig:"KAFKA_BROKERS"` // an external cluster instead of the embedded broker
+	kafka.Auth         // TLS and SASL of the external cluster, for the local Broker (the functions read them too)
 	KafkaData   string `envconfig:"TASKFLOW_KAFKA_DATA" default:".cache/kafka"`
 	PortBase    int    `envconfig:"TASKFLOW_FUNCTION_PORT_BASE" default:"18100"` // 0: any free ports
 	BinDir      string `envconfig:"TASKFLOW_BIN_DIR" default:".cache/bin"`
@@ -244,6 +245,11 @@ func (s *Stack) startBroker(ctx context.Context, brokers, upstreams []string) (<
 	}
 	b := &broker.Broker{Manifests: m, Brokers: brokers, Log: s.log, IngressAddr: s.cfg.BrokerAddr,
 		Resolve: func(svc string) (string, bool) { u, ok := urls[svc]; return u, ok }}
+	if s.cfg.Brokers != "" {
+		if b.Client, err = s.cfg.Auth.Opts(); err != nil {
+			return nil, err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- b.Run(ctx) }()
 	if err := waitReady(ctx, "http://"+s.cfg.BrokerAddr+"/readyz", 30*time.Second); err != nil {
