@@ -30,8 +30,11 @@ import (
 const docURL = "https://taskflow.dev/openapi.json"
 
 type document struct {
-	OpenAPI string                                `json:"openapi"`
-	Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	OpenAPI    string                                `json:"openapi"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components struct {
+		Responses map[string]json.RawMessage `json:"responses"`
+	} `json:"components"`
 }
 
 var methods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -161,14 +164,7 @@ func (v *validator) check(method, path string, status int, contentType string, b
 		var shared struct {
 			Content map[string]json.RawMessage `json:"content"`
 		}
-		var comps struct {
-			Components struct {
-				Responses map[string]json.RawMessage `json:"responses"`
-			} `json:"components"`
-		}
-		raw, _ := openapi.JSON()
-		_ = json.Unmarshal(raw, &comps)
-		_ = json.Unmarshal(comps.Components.Responses[name], &shared)
+		_ = json.Unmarshal(v.doc.Components.Responses[name], &shared)
 		content = shared.Content
 	}
 	if len(content) == 0 {
