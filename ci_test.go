@@ -15,6 +15,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/taskflow/taskflow/pkg/yamldoc"
 )
 
 // The GitHub Actions keys TaskFlow's workflows use; decoding is strict, so a
@@ -151,43 +153,46 @@ func TestDeployDocNamesWhatExists(t *testing.T) {
 			}
 		}
 	}
-	files, _ := filepath.Glob("deploy/*.yaml")
-	more, _ := filepath.Glob("deploy/*/*.yaml")
-	for _, f := range append(files, more...) {
-		data, _ := os.ReadFile(f)
-		for i, d := range strings.Split(string(data), "\n---\n") {
-			var obj struct {
-				APIVersion string `json:"apiVersion"`
-				Kind       string `json:"kind"`
-				Metadata   struct {
-					Name      string `json:"name"`
-					Namespace string `json:"namespace"`
-				} `json:"metadata"`
+	docs, _ := yamldoc.Glob("deploy/*.yaml")
+	more, _ := yamldoc.Glob("deploy/*/*.yaml")
+	if len(docs) == 0 || len(more) == 0 {
+		t.Fatal("no manifests in deploy/")
+	}
+	nth := map[string]int{} // document index within its file
+	for _, doc := range append(docs, more...) {
+		f, d, i := doc.File, doc.Raw, nth[doc.File]
+		nth[f]++
+		var obj struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Metadata   struct {
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(d, &obj); err != nil || obj.APIVersion == "" || obj.Kind == "" ||
+			obj.Metadata.Name == "" || obj.Metadata.Namespace == "" {
+			t.Errorf("%s document %d: not a namespaced Kubernetes object (%v)", f, i, err)
+			continue
+		}
+		// Kubernetes' own kinds decode strictly into their Go types;
+		// Strimzi's have no types here and are only checked for their group.
+		var typed any
+		switch obj.APIVersion + " " + obj.Kind {
+		case "batch/v1 Job":
+			typed = &batchv1.Job{}
+		case "apps/v1 StatefulSet":
+			typed = &appsv1.StatefulSet{}
+		case "v1 Service":
+			typed = &corev1.Service{}
+		default:
+			if !strings.HasPrefix(obj.APIVersion, "kafka.strimzi.io/") {
+				t.Errorf("%s document %d: unexpected %s %s", f, i, obj.APIVersion, obj.Kind)
 			}
-			if err := yaml.Unmarshal([]byte(d), &obj); err != nil || obj.APIVersion == "" || obj.Kind == "" ||
-				obj.Metadata.Name == "" || obj.Metadata.Namespace == "" {
-				t.Errorf("%s document %d: not a namespaced Kubernetes object (%v)", f, i, err)
-				continue
-			}
-			// Kubernetes' own kinds decode strictly into their Go types;
-			// Strimzi's have no types here and are only checked for their group.
-			var typed any
-			switch obj.APIVersion + " " + obj.Kind {
-			case "batch/v1 Job":
-				typed = &batchv1.Job{}
-			case "apps/v1 StatefulSet":
-				typed = &appsv1.StatefulSet{}
-			case "v1 Service":
-				typed = &corev1.Service{}
-			default:
-				if !strings.HasPrefix(obj.APIVersion, "kafka.strimzi.io/") {
-					t.Errorf("%s document %d: unexpected %s %s", f, i, obj.APIVersion, obj.Kind)
-				}
-				continue
-			}
-			if err := yaml.UnmarshalStrict([]byte(d), typed); err != nil {
-				t.Errorf("%s document %d (%s): %v", f, i, obj.Kind, err)
-			}
+			continue
+		}
+		if err := yaml.UnmarshalStrict(d, typed); err != nil {
+			t.Errorf("%s document %d (%s): %v", f, i, obj.Kind, err)
 		}
 	}
 }

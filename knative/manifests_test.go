@@ -19,6 +19,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/handlers"
+	"github.com/taskflow/taskflow/pkg/yamldoc"
 )
 
 type object struct {
@@ -29,30 +30,24 @@ type object struct {
 
 func objects(t *testing.T, pattern string) []object {
 	t.Helper()
-	files, _ := filepath.Glob(pattern)
-	if len(files) == 0 {
-		t.Fatal("no manifests")
+	docs, err := yamldoc.Glob(pattern)
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no manifests (%v)", err)
 	}
 	var out []object
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, d := range docs {
+		var meta struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
 		}
-		for _, doc := range strings.Split(string(data), "\n---") {
-			var meta struct {
-				APIVersion string `json:"apiVersion"`
-				Kind       string `json:"kind"`
-			}
-			if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if meta.Kind == "" {
-				continue
-			}
-			gv, _ := schema.ParseGroupVersion(meta.APIVersion)
-			out = append(out, object{file: f, kind: gv.WithKind(meta.Kind), raw: []byte(doc)})
+		if err := yaml.Unmarshal(d.Raw, &meta); err != nil {
+			t.Fatalf("%s: %v", d.File, err)
 		}
+		if meta.Kind == "" {
+			continue
+		}
+		gv, _ := schema.ParseGroupVersion(meta.APIVersion)
+		out = append(out, object{file: d.File, kind: gv.WithKind(meta.Kind), raw: d.Raw})
 	}
 	return out
 }

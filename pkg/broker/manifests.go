@@ -8,14 +8,14 @@ package broker
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/taskflow/taskflow/pkg/yamldoc"
 )
 
 // Source is a KafkaSource: topics read by a consumer group into the Broker.
@@ -90,19 +90,16 @@ func Load(dirs ...string) (Manifests, error) {
 	var m Manifests
 	var pending []doc
 	for _, dir := range dirs {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return m, err
+		docs, err := yamldoc.Glob(filepath.Join(dir, "*.yaml"))
+		if err != nil {
+			return m, err
+		}
+		for _, part := range docs {
+			var d doc
+			if err := yaml.Unmarshal(part.Raw, &d); err != nil {
+				return m, fmt.Errorf("%s: %w", part.File, err)
 			}
-			for _, part := range strings.Split(string(data), "\n---") {
-				var d doc
-				if err := yaml.Unmarshal([]byte(part), &d); err != nil {
-					return m, fmt.Errorf("%s: %w", f, err)
-				}
-				pending = append(pending, d)
-			}
+			pending = append(pending, d)
 		}
 	}
 	for _, d := range pending {

@@ -5,12 +5,13 @@ package devstack
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/taskflow/taskflow/pkg/yamldoc"
 )
 
 // Module is the import path prefix of TaskFlow's ko:// images.
@@ -41,31 +42,25 @@ type manifest struct {
 
 // Services reads every Knative Service in dir (one or more YAML documents a file).
 func Services(dir string) ([]Service, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	docs, err := yamldoc.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
 	}
 	var out []Service
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
+	for _, d := range docs {
+		var m manifest
+		if err := yaml.Unmarshal(d.Raw, &m); err != nil {
+			return nil, fmt.Errorf("%s: %w", d.File, err)
 		}
-		for _, doc := range strings.Split(string(data), "\n---") {
-			var m manifest
-			if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
-			}
-			if m.Kind != "Service" || len(m.Spec.Template.Spec.Containers) == 0 {
-				continue
-			}
-			img := m.Spec.Template.Spec.Containers[0].Image
-			pkg, ok := strings.CutPrefix(img, "ko://")
-			if !ok {
-				return nil, fmt.Errorf("%s: image %q is not a ko:// path", f, img)
-			}
-			out = append(out, Service{Name: m.Metadata.Name, Package: pkg, File: f})
+		if m.Kind != "Service" || len(m.Spec.Template.Spec.Containers) == 0 {
+			continue
 		}
+		img := m.Spec.Template.Spec.Containers[0].Image
+		pkg, ok := strings.CutPrefix(img, "ko://")
+		if !ok {
+			return nil, fmt.Errorf("%s: image %q is not a ko:// path", d.File, img)
+		}
+		out = append(out, Service{Name: m.Metadata.Name, Package: pkg, File: d.File})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
