@@ -4,10 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -102,7 +100,7 @@ func (a Auth) Opts() ([]kgo.Opt, error) {
 	}
 	var opts []kgo.Opt
 	if tc != nil {
-		opts = append(opts, kgo.Dialer((&tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: tc}).DialContext))
+		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
 	switch m {
 	case sarama.SASLTypePlaintext:
