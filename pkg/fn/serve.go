@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
@@ -134,12 +136,13 @@ type routeKey struct{}
 // routeLabel is the route a request matched, for its latency histogram.
 type routeLabel struct{ name string }
 
-// SetRoute names the route r matched (its pattern), for the request metrics;
-// requests no handler names are counted as "other".
+// SetRoute names the route r matched (its pattern), for the request metrics
+// and the request's span; requests no handler names are counted as "other".
 func SetRoute(r *http.Request, name string) {
 	if l, ok := r.Context().Value(routeKey{}).(*routeLabel); ok {
 		l.name = name
 	}
+	trace.SpanFromContext(r.Context()).SetName(r.Method + " " + name)
 }
 
 // instrument traces every request (continuing the caller's traceparent) and

@@ -46,10 +46,12 @@ func Setup(ctx context.Context, service string) (func(context.Context) error, er
 func Tracer() trace.Tracer { return otel.Tracer("github.com/taskflow/taskflow") }
 
 // HTTP wraps a function's handler: a server span per request, continuing the
-// caller's traceparent header when there is one.
+// caller's traceparent header when there is one. The span is named by the
+// method until the route is known (fn.SetRoute names it by its pattern):
+// raw paths, ids and all, would make every span name unique.
 func HTTP(h http.Handler) http.Handler {
 	return otelhttp.NewHandler(h, "http", otelhttp.WithPropagators(propagator),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
 }
 
 // TraceParent renders ctx's span as the traceparent and tracestate values of
