@@ -52,6 +52,11 @@ func (s *Server) Run(ctx context.Context) error {
 		_ = flush(fctx)
 	}()
 	var stopping atomic.Bool
+	// wasReady: a readiness failure is worth a warning once, when a ready
+	// function stops being ready; probes before the first success (a
+	// function waiting for its dependencies at start) and repeated probes
+	// during one outage log at debug.
+	var wasReady atomic.Bool
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", telemetry.Handler())
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
@@ -66,10 +71,17 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		if s.Ready != nil {
 			if err := s.Ready(ctx); err != nil {
-				s.Log.WarnContext(ctx, "not ready", "error", err)
+				if wasReady.Swap(false) {
+					s.Log.WarnContext(ctx, "not ready", "error", err)
+				} else {
+					s.Log.DebugContext(ctx, "not ready", "error", err)
+				}
 				WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 				return
 			}
+		}
+		if !wasReady.Swap(true) {
+			s.Log.InfoContext(r.Context(), "ready")
 		}
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}
