@@ -48,7 +48,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	switch cmd {
 	case "run":
-		return devstack.New(cfg, fn.NewLogger("devstack", "info"), os.Stdout).Run(ctx)
+		// The terminal gets the stack's warnings and errors; every level
+		// goes to its log file under cfg.LogDir.
+		return devstack.New(cfg, fn.NewLogger("devstack", "warn"), os.Stdout).Run(ctx)
 	case "migrate":
 		return store.Migrate(ctx, cfg.DatabaseURL)
 	default:

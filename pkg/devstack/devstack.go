@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -45,6 +44,7 @@ type Config struct {
 	DaprData    string `envconfig:"TASKFLOW_DAPR_DATA" default:".cache/dapr/run"`
 	DaprGRPC    string `envconfig:"DAPR_GRPC_ENDPOINT"` // a running sidecar instead of starting one
 	LogLevel    string `envconfig:"LOG_LEVEL" default:"warn"`
+	LogDir      string `envconfig:"TASKFLOW_LOG_DIR" default:".cache/logs"` // each component's log; "": all on the terminal
 }
 
 // Stack is a running local stack.
@@ -54,6 +54,7 @@ type Stack struct {
 	dapr    string
 	log     *slog.Logger
 	out     io.Writer
+	logs    *logs
 	procs   []*proc
 
 	mu     sync.Mutex
@@ -124,7 +125,7 @@ func (s *Stack) Addr(name string) string {
 
 // New prepares a stack; Run starts it.
 func New(cfg Config, log *slog.Logger, out io.Writer) *Stack {
-	return &Stack{cfg: cfg, log: log, out: out}
+	return &Stack{cfg: cfg, log: log, out: out, logs: &logs{dir: cfg.LogDir, out: out}}
 }
 
 // Run migrates the database, starts every function and the gateway, prints
@@ -133,6 +134,12 @@ func (s *Stack) Run(ctx context.Context) error {
 	if len(s.cfg.Secret) < auth.MinSecretLen && s.cfg.JWKSURL == "" {
 		return fmt.Errorf("TASKFLOW_AUTH_SECRET must be at least %d bytes", auth.MinSecretLen)
 	}
+	defer s.logs.close()
+	log, err := s.logs.logger(s.log)
+	if err != nil {
+		return err
+	}
+	s.log = log
 	if err := store.EnsureDatabase(ctx, s.cfg.DatabaseURL); err != nil {
 		return err
 	}
@@ -181,7 +188,11 @@ func (s *Stack) Run(ctx context.Context) error {
 	if reminder, ok := addrs["reminder"]; ok && daprGRPC == "" {
 		_, port, _ := net.SplitHostPort(reminder)
 		appPort, _ := strconv.Atoi(port)
-		d, err := StartDapr(ctx, s.cfg.DaprBin, s.cfg.DaprData, "taskflow-reminder", appPort, prefixed(s.out, "dapr"))
+		out, err := s.logs.writer("dapr", false)
+		if err != nil {
+			return err
+		}
+		d, err := StartDapr(ctx, s.cfg.DaprBin, s.cfg.DaprData, "taskflow-reminder", appPort, out)
 		if err != nil {
 			return err
 		}
@@ -269,6 +280,9 @@ func (s *Stack) banner() {
 	}
 	fmt.Fprintf(s.out, "\nTaskFlow is up.\n  REST API:   http://%s  (GET /healthz)\n  broker:     http://%s  (POST CloudEvents)\n  functions:  %d processes on 127.0.0.1:%d+\n  database:   %s\n  kafka:      %s\n  dapr:       %s\n  metrics:    GET /metrics on the REST API and on every function\n",
 		s.cfg.APIAddr, s.cfg.BrokerAddr, len(s.procs)-1, s.cfg.PortBase, redact(s.cfg.DatabaseURL), kafka, dapr)
+	if s.cfg.LogDir != "" {
+		fmt.Fprintf(s.out, "  logs:       %s/<component>.log (functions, dapr, devstack); only warnings and errors show here\n", s.cfg.LogDir)
+	}
 	if s.cfg.Secret != "" {
 		tok, err := auth.Sign([]byte(s.cfg.Secret), "dev-user", time.Now(), 24*time.Hour)
 		if err == nil {
@@ -331,8 +345,11 @@ func (s *Stack) start(ctx context.Context, svc Service, addr string, env []strin
 		cmd := exec.Command(bin)
 		host, _, _ := strings.Cut(addr, ":")
 		cmd.Env = append(os.Environ(), append(env, "PORT="+port, "TASKFLOW_LISTEN_HOST="+host)...)
-		cmd.Stdout = prefixed(s.out, svc.Name)
-		cmd.Stderr = cmd.Stdout
+		out, err := s.logs.writer(svc.Name, true)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		return cmd, cmd.Start()
 	}
@@ -398,17 +415,4 @@ func (s *Stack) stop() {
 // waitReady polls url until it answers 200 or limit passes.
 func waitReady(ctx context.Context, url string, limit time.Duration) error {
 	return waitStatus(ctx, url, http.StatusOK, limit)
-}
-
-// prefixed writes each line of a child's output as "name | line".
-func prefixed(w io.Writer, name string) io.Writer {
-	r, pw := io.Pipe()
-	go func() {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			fmt.Fprintf(w, "%-9s| %s\n", name, sc.Text())
-		}
-	}()
-	return pw
 }
