@@ -243,6 +243,13 @@ func TestCommandEventCreatesOnce(t *testing.T) {
 		"invalid task":        command("c-3", `{"user_id":"bob","task":{"title":"","priority":"x"}}`),
 		"unknown field":       command("c-4", `{"user_id":"bob","task":{"title":"x"},"admin":true}`),
 		"not an object":       command("c-5", `[]`),
+		"same id, other user": command("c-1", `{"user_id":"mallory","task":{"title":"From the CRM","priority":"high"}}`),
+		"not json":            command("c-6", `this is not json`),
+		"NUL in the user id":  command("c-7", `{"user_id":"al\u0000ice","task":{"title":"x"}}`),
+		"control in user id":  command("c-8", `{"user_id":"al\u0007ice","task":{"title":"x"}}`),
+		"invalid UTF-8 user":  command("c-9", "{\"user_id\":\"al\xffice\",\"task\":{\"title\":\"x\"}}"),
+		"NUL in the title":    command("c-10", `{"user_id":"bob","task":{"title":"a\u0000b"}}`),
+		"NUL in a tag":        command("c-11", `{"user_id":"bob","task":{"title":"ok","tags":["a\u0000"]}}`),
 	}
 	for name, ev := range bad {
 		if status := e.deliver(ev, false); status != http.StatusBadRequest {
