@@ -176,6 +176,53 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 	}
 }
 
+// TestIngressTakesOnlyWhatKafkaTakes: an event within the ingress's 1 MiB
+// body limit but too large for a Kafka record (1.03 MB of data) is refused
+// with 413, not a 503 its sender would retry forever; one just within the
+// record limit is accepted and delivered.
+func TestIngressTakesOnlyWhatKafkaTakes(t *testing.T) {
+	kafkaAddr := kafkatest.Start(t)
+	sub := newSubscriber(t, func(int) int { return 200 })
+	b := &Broker{
+		Manifests: Manifests{Triggers: []Trigger{{Name: "t", Type: "dev.taskflow.big", Subscriber: "sub",
+			Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}}}},
+		Brokers: []string{kafkaAddr}, Log: quiet, IngressAddr: kafkatest.FreeAddr(t),
+		Resolve: func(string) (string, bool) { return sub.srv.URL, true },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	post := func(id string, dataBytes int) (int, string) {
+		body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/crm","type":"dev.taskflow.big","datacontenttype":"text/plain","data":%q}`,
+			id, bytes.Repeat([]byte("x"), dataBytes))
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			res, err := http.Post("http://"+b.IngressAddr, "application/cloudevents+json", bytes.NewBufferString(body))
+			if err == nil {
+				msg, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				return res.StatusCode, string(msg)
+			}
+			if time.Now().After(end) {
+				t.Fatal(err)
+			}
+		}
+	}
+	if status, msg := post("big", 1_030_000); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("1.03 MB event: %d %s, want 413", status, msg)
+	}
+	if status, _ := post("huge", 1<<20); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("event over 1 MiB: %d, want 413", status)
+	}
+	if status, msg := post("fits", MaxRecordBytes-2000); status != http.StatusAccepted {
+		t.Fatalf("event within the record limit: %d %s, want 202", status, msg)
+	}
+	eventually(t, "the largest event delivered", func() bool { return sub.count() == 1 })
+	if got := sub.got[0]; got.ID() != "fits" || len(got.Data()) != MaxRecordBytes-2000 {
+		t.Errorf("delivered %s with %d bytes", got.ID(), len(got.Data()))
+	}
+}
+
 func mustReq(url, ct, body string, headers map[string]string) *http.Request {
 	r, _ := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
 	r.Header.Set("Content-Type", ct)
