@@ -168,6 +168,10 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 		"plain json": mustReq(base, "application/json", `{"a":1}`, nil),
 		"broken":     mustReq(base, "application/cloudevents+json", `{"specversion":"1.0",`, nil),
 		"no id":      mustReq(base, "application/json", `{}`, map[string]string{"Ce-Specversion": "1.0", "Ce-Type": "x", "Ce-Source": "/s"}),
+		"NUL in id": mustReq(base, "application/cloudevents+json",
+			`{"specversion":"1.0","id":"a\u0000b","source":"/crm","type":"dev.taskflow.x"}`, nil),
+		"control in an extension": mustReq(base, "application/cloudevents+json",
+			`{"specversion":"1.0","id":"5","source":"/crm","type":"dev.taskflow.x","note":"a\u0001b"}`, nil),
 	} {
 		res, err := http.DefaultClient.Do(r)
 		if err != nil || res.StatusCode != 400 {
