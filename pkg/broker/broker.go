@@ -3,12 +3,14 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	tfkafka "github.com/taskflow/taskflow/pkg/kafka"
@@ -38,7 +40,7 @@ func (b *Broker) Run(ctx context.Context) error {
 		return err
 	}
 	producer, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Brokers...), kgo.AllowAutoTopicCreation(),
-		kgo.RequiredAcks(kgo.AllISRAcks())}, b.Client...)...)
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchMaxBytes(MaxRecordBytes)}, b.Client...)...)
 	if err != nil {
 		return err
 	}
@@ -63,8 +65,29 @@ func (b *Broker) Run(ctx context.Context) error {
 	return nil
 }
 
+// MaxRecordBytes bounds an event posted to the ingress once encoded as a
+// Kafka record batch of one record (headers, key and batch overhead
+// included): within what every producer and broker on the way takes by
+// default (sarama's Producer.MaxMessageBytes 1,000,000, franz-go's
+// ProducerBatchMaxBytes 1,000,012, Kafka's and kfake's message.max.bytes
+// 1,048,588), so that an event the ingress accepts can always be published.
+const MaxRecordBytes = 1_000_000
+
+// recordBytes is an upper bound of r's size in a record batch of its own:
+// the batch header with its length prefix (65 bytes, as franz-go counts
+// it), then each varint at its widest.
+func recordBytes(r *kgo.Record) int {
+	const batchOverhead, varint = 65, 10
+	n := batchOverhead + 1 + 5*varint + len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += 2*varint + len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
 // Ingress accepts CloudEvents in binary or structured mode (400 for anything
-// else) and stores them in IngressTopic before answering 202.
+// else; 413 for an event too large to be a Kafka record, MaxRecordBytes) and
+// stores them in IngressTopic before answering 202.
 func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -86,12 +109,25 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 			fn.WriteError(w, r, log, errs.Invalidf("cannot encode the event: "+err.Error()))
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-		defer cancel()
-		if err := producer.ProduceSync(ctx, rec).FirstErr(); err != nil {
-			fn.WriteError(w, r, log, errors.Join(errs.ErrUnavailable, err))
+		if recordBytes(rec) > MaxRecordBytes {
+			tooLarge(w)
 			return
 		}
-		w.WriteHeader(http.StatusAccepted)
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		err = producer.ProduceSync(ctx, rec).FirstErr()
+		switch {
+		case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+			tooLarge(w) // a cluster whose max.message.bytes is below the default: retrying cannot help
+		case err != nil:
+			fn.WriteError(w, r, log, errors.Join(errs.ErrUnavailable, err))
+		default:
+			w.WriteHeader(http.StatusAccepted)
+		}
 	})
+}
+
+func tooLarge(w http.ResponseWriter) {
+	fn.WriteJSON(w, http.StatusRequestEntityTooLarge, fn.ErrorBody{Error: fn.ErrorDetail{Code: "payload_too_large",
+		Message: fmt.Sprintf("the event exceeds the %d bytes a Kafka record may hold (data, attributes and headers)", MaxRecordBytes)}})
 }

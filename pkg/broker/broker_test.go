@@ -14,10 +14,12 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -166,11 +168,62 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 		"plain json": mustReq(base, "application/json", `{"a":1}`, nil),
 		"broken":     mustReq(base, "application/cloudevents+json", `{"specversion":"1.0",`, nil),
 		"no id":      mustReq(base, "application/json", `{}`, map[string]string{"Ce-Specversion": "1.0", "Ce-Type": "x", "Ce-Source": "/s"}),
+		"NUL in id": mustReq(base, "application/cloudevents+json",
+			`{"specversion":"1.0","id":"a\u0000b","source":"/crm","type":"dev.taskflow.x"}`, nil),
+		"control in an extension": mustReq(base, "application/cloudevents+json",
+			`{"specversion":"1.0","id":"5","source":"/crm","type":"dev.taskflow.x","note":"a\u0001b"}`, nil),
 	} {
 		res, err := http.DefaultClient.Do(r)
 		if err != nil || res.StatusCode != 400 {
 			t.Errorf("%s: %v %v", name, res.StatusCode, err)
 		}
+	}
+}
+
+// TestIngressTakesOnlyWhatKafkaTakes: an event within the ingress's 1 MiB
+// body limit but too large for a Kafka record (1.03 MB of data) is refused
+// with 413, not a 503 its sender would retry forever; one just within the
+// record limit is accepted and delivered.
+func TestIngressTakesOnlyWhatKafkaTakes(t *testing.T) {
+	kafkaAddr := kafkatest.Start(t)
+	sub := newSubscriber(t, func(int) int { return 200 })
+	b := &Broker{
+		Manifests: Manifests{Triggers: []Trigger{{Name: "t", Type: "dev.taskflow.big", Subscriber: "sub",
+			Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}}}},
+		Brokers: []string{kafkaAddr}, Log: quiet, IngressAddr: kafkatest.FreeAddr(t),
+		Resolve: func(string) (string, bool) { return sub.srv.URL, true },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	post := func(id string, dataBytes int) (int, string) {
+		body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/crm","type":"dev.taskflow.big","datacontenttype":"text/plain","data":%q}`,
+			id, bytes.Repeat([]byte("x"), dataBytes))
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			res, err := http.Post("http://"+b.IngressAddr, "application/cloudevents+json", bytes.NewBufferString(body))
+			if err == nil {
+				msg, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				return res.StatusCode, string(msg)
+			}
+			if time.Now().After(end) {
+				t.Fatal(err)
+			}
+		}
+	}
+	if status, msg := post("big", 1_030_000); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("1.03 MB event: %d %s, want 413", status, msg)
+	}
+	if status, _ := post("huge", 1<<20); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("event over 1 MiB: %d, want 413", status)
+	}
+	if status, msg := post("fits", MaxRecordBytes-2000); status != http.StatusAccepted {
+		t.Fatalf("event within the record limit: %d %s, want 202", status, msg)
+	}
+	eventually(t, "the largest event delivered", func() bool { return sub.count() == 1 })
+	if got := sub.got[0]; got.ID() != "fits" || len(got.Data()) != MaxRecordBytes-2000 {
+		t.Errorf("delivered %s with %d bytes", got.ID(), len(got.Data()))
 	}
 }
 
@@ -183,35 +236,104 @@ func mustReq(url, ct, body string, headers map[string]string) *http.Request {
 	return r
 }
 
-// TestUndeliveredIsNotAcknowledged: an event whose subscriber and
-// dead-letter sink both fail is not committed; a new broker delivers it.
-func TestUndeliveredIsNotAcknowledged(t *testing.T) {
+// runBroker runs a Broker with one source on task-events (consumer group
+// group) and triggers, resolving Services through urls, until the test ends
+// or the returned stop is called.
+func runBroker(t *testing.T, kafkaAddr, group string, triggers []Trigger, urls map[string]string) (stop func()) {
+	b := &Broker{Manifests: Manifests{
+		Sources:  []Source{{Name: "te", Topics: []string{"task-events"}, ConsumerGroup: group}},
+		Triggers: triggers,
+	}, Brokers: []string{kafkaAddr}, Resolve: func(s string) (string, bool) { u, ok := urls[s]; return u, ok }, Log: quiet}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("broker: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func produce(t *testing.T, kafkaAddr string, evs ...cloudevents.Event) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, e := range evs {
+		rec, err := kafka.ToRecord(context.Background(), "task-events", e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestGivenUpWhenTheDeadLetterSinkFails: an event that neither its
+// subscriber nor the dead-letter sink takes (or that has no sink) is given
+// up as Knative's dispatcher does: logged, counted, committed. The events
+// after it are delivered, and after a restart it is not delivered again.
+func TestGivenUpWhenTheDeadLetterSinkFails(t *testing.T) {
+	kafkaAddr := kafkatest.Start(t)
+	down := newSubscriber(t, func(int) int { return 503 })
+	dls := newSubscriber(t, func(int) int { return 500 })
+	up := newSubscriber(t, func(int) int { return 200 })
+	urls := map[string]string{"down": down.srv.URL, "dls": dls.srv.URL, "up": up.srv.URL}
+	del := Delivery{Retry: 2, Backoff: time.Millisecond, DeadLetter: "dls"}
+	triggers := []Trigger{
+		{Name: "to-down", Type: "dev.taskflow.x", Subscriber: "down", Delivery: del},
+		{Name: "to-down-no-dls", Type: "dev.taskflow.z", Subscriber: "down", Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}},
+		{Name: "to-up", Type: "dev.taskflow.y", Subscriber: "up", Delivery: del},
+	}
+	gaveUp := telemetry.GivenUp.WithLabelValues("to-down", "dead_letter_failed")
+	noSink := telemetry.GivenUp.WithLabelValues("to-down-no-dls", "no_dead_letter")
+	before, beforeNoSink := testutil.ToFloat64(gaveUp), testutil.ToFloat64(noSink)
+	stop := runBroker(t, kafkaAddr, "test-give-up", triggers, urls)
+	produce(t, kafkaAddr, event("9", "dev.taskflow.x"))
+	eventually(t, "the dead-letter sink's attempts", func() bool { return dls.count() == 3 })
+	produce(t, kafkaAddr, event("10", "dev.taskflow.y"), event("11", "dev.taskflow.z"))
+	eventually(t, "the next event delivered", func() bool { return up.count() == 1 })
+	eventually(t, "both given up", func() bool {
+		return testutil.ToFloat64(gaveUp) == before+1 && testutil.ToFloat64(noSink) == beforeNoSink+1
+	})
+	if down.count() != 3+2 || dls.count() != 3 {
+		t.Errorf("deliveries: subscriber %d (want 3 + 2), dead-letter sink %d (want 3)", down.count(), dls.count())
+	}
+	stop()
+	// After a restart nothing given up comes back; new events flow.
+	urls["down"] = up.srv.URL
+	runBroker(t, kafkaAddr, "test-give-up", triggers, urls)
+	produce(t, kafkaAddr, event("12", "dev.taskflow.y"))
+	eventually(t, "a new event after the restart", func() bool { return up.count() == 2 })
+	time.Sleep(300 * time.Millisecond)
+	if up.count() != 2 || up.got[1].ID() != "12" {
+		t.Errorf("after the restart: %d deliveries, last %s", up.count(), up.got[len(up.got)-1].ID())
+	}
+}
+
+// TestStoppedDeliveryIsNotAcknowledged: a record whose delivery is still
+// being retried when the Broker stops is not committed; the next Broker
+// delivers it (at least once).
+func TestStoppedDeliveryIsNotAcknowledged(t *testing.T) {
 	kafkaAddr := kafkatest.Start(t)
 	down := newSubscriber(t, func(int) int { return 503 })
 	up := newSubscriber(t, func(int) int { return 200 })
-	run := func(url string) (context.CancelFunc, chan error) {
-		urls := map[string]string{"sub": url, "dls": url}
-		b := &Broker{Manifests: Manifests{
-			Sources:  []Source{{Name: "te", Topics: []string{"task-events"}, ConsumerGroup: "test-ack"}},
-			Triggers: []Trigger{{Name: "t", Type: "dev.taskflow.x", Subscriber: "sub", Delivery: Delivery{Retry: 1, Backoff: time.Millisecond, DeadLetter: "dls"}}},
-		}, Brokers: []string{kafkaAddr}, Resolve: func(s string) (string, bool) { u, ok := urls[s]; return u, ok }, Log: quiet}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- b.Run(ctx) }()
-		return cancel, done
-	}
-	cancel, done := run(down.srv.URL)
-	cl, _ := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
-	rec, _ := kafka.ToRecord(context.Background(), "task-events", event("9", "dev.taskflow.x"))
-	if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	cl.Close()
+	triggers := []Trigger{{Name: "t", Type: "dev.taskflow.x", Subscriber: "sub",
+		Delivery: Delivery{Retry: 1000, Backoff: 5 * time.Millisecond, Linear: true, DeadLetter: "dls"}}}
+	stop := runBroker(t, kafkaAddr, "test-ack", triggers, map[string]string{"sub": down.srv.URL, "dls": down.srv.URL})
+	produce(t, kafkaAddr, event("9", "dev.taskflow.x"))
 	eventually(t, "failing deliveries", func() bool { return down.count() >= 4 })
-	cancel()
-	<-done
-	cancel, done = run(up.srv.URL)
-	defer func() { cancel(); <-done }()
+	stop()
+	runBroker(t, kafkaAddr, "test-ack", triggers, map[string]string{"sub": up.srv.URL, "dls": up.srv.URL})
 	eventually(t, "delivery after restart", func() bool { return up.count() >= 1 })
 	if up.got[0].ID() != "9" {
 		t.Errorf("delivered %v", up.got[0])

@@ -12,6 +12,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
 // Resolver gives a Service's URL.
@@ -40,31 +42,22 @@ func NewDispatcher(triggers []Trigger, resolve Resolver, log *slog.Logger) (*Dis
 }
 
 // Dispatch delivers e to every matching Trigger (concurrently) and returns
-// when each has either taken it or handed it to its dead-letter sink. An
-// error means some delivery is still owed: the caller must not acknowledge e.
+// when each has taken it, handed it to its dead-letter sink, or given it up
+// as Knative's dispatcher does: when the dead-letter sink fails too (or the
+// Trigger has none), the event is logged, counted in
+// taskflow_broker_events_given_up_total, and counts as handled, so one event
+// never holds the rest of its source. An error means ctx ended with a
+// delivery still owed: the caller must not acknowledge e.
 func (d *Dispatcher) Dispatch(ctx context.Context, e cloudevents.Event) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
+	var wg sync.WaitGroup
 	for _, t := range d.triggers {
 		if t.Type != "" && t.Type != e.Type() {
 			continue
 		}
-		wg.Go(func() {
-			if err := d.deliver(ctx, t, e); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("trigger %s: %w", t.Name, err))
-				mu.Unlock()
-			}
-		})
+		wg.Go(func() { d.deliver(ctx, t, e) })
 	}
 	wg.Wait()
-	if len(errs) > 0 {
-		return errs[0]
-	}
-	return nil
+	return ctx.Err()
 }
 
 // retryable follows Knative's delivery rules: network errors, 404, 408, 409,
@@ -80,18 +73,14 @@ func retryable(status int, err error) bool {
 	return false
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, t Trigger, e cloudevents.Event) error {
+func (d *Dispatcher) deliver(ctx context.Context, t Trigger, e cloudevents.Event) {
 	status, err := d.attempts(ctx, t.Subscriber, t.Delivery, e)
-	if err == nil && status/100 == 2 {
-		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
+	if (err == nil && status/100 == 2) || ctx.Err() != nil {
+		return
 	}
 	if t.Delivery.DeadLetter == "" {
-		d.log.Error("event dropped: delivery failed and the trigger has no dead-letter sink",
-			"trigger", t.Name, "id", e.ID(), "status", status, "error", err)
-		return nil
+		d.giveUp(ctx, t, e, "no_dead_letter", status, err)
+		return
 	}
 	dead := e.Clone()
 	dead.SetExtension("knativeerrordest", t.Subscriber)
@@ -100,10 +89,18 @@ func (d *Dispatcher) deliver(ctx context.Context, t Trigger, e cloudevents.Event
 	}
 	d.log.Warn("event to the dead-letter sink", "trigger", t.Name, "id", e.ID(), "status", status, "error", err)
 	status, err = d.attempts(ctx, t.Delivery.DeadLetter, t.Delivery, dead)
-	if err == nil && status/100 == 2 {
-		return nil
+	if (err == nil && status/100 == 2) || ctx.Err() != nil {
+		return
 	}
-	return fmt.Errorf("dead-letter sink %s: status %d: %v", t.Delivery.DeadLetter, status, err)
+	d.giveUp(ctx, t, e, "dead_letter_failed", status, err)
+}
+
+// giveUp records that no delivery of e to t will be tried again.
+func (d *Dispatcher) giveUp(ctx context.Context, t Trigger, e cloudevents.Event, reason string, status int, err error) {
+	d.log.ErrorContext(ctx, "event given up: neither the subscriber nor a dead-letter sink took it",
+		"trigger", t.Name, "reason", reason, "id", e.ID(), "source", e.Source(), "type", e.Type(),
+		"status", status, "error", err)
+	telemetry.GivenUp.WithLabelValues(t.Name, reason).Inc()
 }
 
 // attempts posts e to svc, retrying as the delivery spec says.

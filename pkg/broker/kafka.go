@@ -27,7 +27,9 @@ const Parallel = 32
 // consume reads src's topics with its consumer group and dispatches every
 // record: partitions in parallel, and the records of a partition in order
 // for an ordered source or in parallel otherwise. Offsets are committed only
-// after every record of a poll was delivered.
+// after every record of a poll was delivered or given up (Dispatch), so a
+// record that can never be delivered holds its source only for its Trigger's
+// retry schedule.
 func consume(ctx context.Context, brokers []string, client []kgo.Opt, src Source, d *Dispatcher, log *slog.Logger) error {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumerGroup(src.ConsumerGroup),
 		kgo.ConsumeTopics(src.Topics...), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
@@ -103,30 +105,19 @@ func watchLag(ctx context.Context, adm *kadm.Client, src Source) {
 	}
 }
 
-// deliverRecord dispatches one record, retrying until it is delivered (or
-// the stack stops): a record is never skipped. One that is not a CloudEvent
-// can never be delivered and is logged and passed over.
+// deliverRecord dispatches one record. It returns once every Trigger has
+// taken the event or given it up (see Dispatch), or when the stack stops. A
+// record that is not a CloudEvent can never be delivered: it is given up too.
 func deliverRecord(ctx context.Context, r *kgo.Record, d *Dispatcher, src Source, log *slog.Logger) {
 	e, err := tfkafka.ToEvent(ctx, r)
 	if err == nil {
 		err = e.Validate()
 	}
 	if err != nil {
-		log.Error("record is not a CloudEvent; skipped", "source", src.Name, "topic", r.Topic,
+		log.Error("record is not a CloudEvent; given up", "source", src.Name, "topic", r.Topic,
 			"partition", r.Partition, "offset", r.Offset, "error", err)
+		telemetry.GivenUp.WithLabelValues("", "not_a_cloudevent").Inc()
 		return
 	}
-	wait := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := d.Dispatch(ctx, *e)
-		if err == nil {
-			return
-		}
-		log.Warn("dispatch failed; retrying", "source", src.Name, "id", e.ID(), "error", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 10*time.Second)
-	}
+	_ = d.Dispatch(ctx, *e) // an error means ctx ended: consume does not commit then
 }

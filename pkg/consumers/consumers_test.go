@@ -243,6 +243,13 @@ func TestCommandEventCreatesOnce(t *testing.T) {
 		"invalid task":        command("c-3", `{"user_id":"bob","task":{"title":"","priority":"x"}}`),
 		"unknown field":       command("c-4", `{"user_id":"bob","task":{"title":"x"},"admin":true}`),
 		"not an object":       command("c-5", `[]`),
+		"same id, other user": command("c-1", `{"user_id":"mallory","task":{"title":"From the CRM","priority":"high"}}`),
+		"not json":            command("c-6", `this is not json`),
+		"NUL in the user id":  command("c-7", `{"user_id":"al\u0000ice","task":{"title":"x"}}`),
+		"control in user id":  command("c-8", `{"user_id":"al\u0007ice","task":{"title":"x"}}`),
+		"invalid UTF-8 user":  command("c-9", "{\"user_id\":\"al\xffice\",\"task\":{\"title\":\"x\"}}"),
+		"NUL in the title":    command("c-10", `{"user_id":"bob","task":{"title":"a\u0000b"}}`),
+		"NUL in a tag":        command("c-11", `{"user_id":"bob","task":{"title":"ok","tags":["a\u0000"]}}`),
 	}
 	for name, ev := range bad {
 		if status := e.deliver(ev, false); status != http.StatusBadRequest {
@@ -268,6 +275,72 @@ func TestDeadLetterKeepsAnyEventOnce(t *testing.T) {
 	}
 	if n := e.rows("SELECT count(*) FROM dead_letters WHERE event_id = 'd-1' AND source = '/crm'"); n != 1 {
 		t.Errorf("%d dead letters", n)
+	}
+}
+
+// TestDeadLetterKeepsAnyData: the sink takes every well-formed CloudEvent
+// whatever its data (text that is not JSON under a JSON content type, JSON
+// with a NUL in a string, binary bytes, none) and keeps the data byte for
+// byte with its content type and the other attributes; never a 5xx.
+func TestDeadLetterKeepsAnyData(t *testing.T) {
+	e := newEnv(t, consumers.DeadLetter)
+	cases := []struct {
+		id, ct string
+		data   []byte
+	}{
+		{"not-json", "application/json", []byte("this is not json")},
+		{"nul-in-string", "application/json", []byte(`{"user_id":"a\u0000b","task":{"title":"x\u0000"}}`)},
+		{"binary", "application/octet-stream", []byte{0, 0xff, 0xfe, 'x', 0, 0x80}},
+		{"text", "text/plain", []byte("plain words\n")},
+		{"no data", "", nil},
+	}
+	for i, c := range cases {
+		ev := cloudevents.New()
+		ev.SetID(c.id)
+		ev.SetSource("/crm")
+		ev.SetType(events.TaskCreate)
+		ev.SetExtension("knativeerrorcode", "400")
+		if c.data != nil {
+			ev.DataEncoded = c.data
+			ev.SetDataContentType(c.ct)
+		}
+		if status := e.deliver(ev, i%2 == 1); status != http.StatusAccepted {
+			t.Errorf("%s: status %d", c.id, status)
+			continue
+		}
+		c2, err := pgx.Connect(context.Background(), e.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			data  []byte
+			ct    *string
+			attrs map[string]any
+		)
+		err = c2.QueryRow(context.Background(), `SELECT data, datacontenttype, attributes FROM dead_letters
+			WHERE event_id = $1 AND source = '/crm'`, c.id).Scan(&data, &ct, &attrs)
+		c2.Close(context.Background())
+		if err != nil {
+			t.Errorf("%s: %v", c.id, err)
+			continue
+		}
+		if !bytes.Equal(data, c.data) || (c.data == nil) != (data == nil) {
+			t.Errorf("%s: data %q, want %q", c.id, data, c.data)
+		}
+		if got := ""; ct != nil {
+			got = *ct
+			if got != c.ct {
+				t.Errorf("%s: content type %q, want %q", c.id, got, c.ct)
+			}
+		} else if c.ct != "" {
+			t.Errorf("%s: no content type, want %q", c.id, c.ct)
+		}
+		if attrs["id"] != c.id || attrs["type"] != events.TaskCreate || attrs["knativeerrorcode"] != "400" {
+			t.Errorf("%s: attributes %v", c.id, attrs)
+		}
+		if _, ok := attrs["data"]; ok {
+			t.Errorf("%s: the attributes repeat the data: %v", c.id, attrs)
+		}
 	}
 }
 

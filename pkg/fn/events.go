@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
@@ -102,5 +104,29 @@ func ReadCloudEvent(r *http.Request) (*cloudevents.Event, error) {
 	if err := e.Validate(); err != nil {
 		return nil, errs.Invalidf("invalid CloudEvent: " + err.Error())
 	}
+	if name, ok := controlFree(e); !ok {
+		return nil, errs.Invalidf("invalid CloudEvent: attribute " + name + " contains a control character")
+	}
 	return e, nil
+}
+
+// controlFree checks the rule of CloudEvents' type system that a String
+// attribute holds no control characters (U+0000–U+001F, U+007F–U+009F): an
+// id with a NUL could not be sent on as an HTTP header nor stored, so it
+// would only be retried until given up. It returns the first attribute that
+// breaks it.
+func controlFree(e *cloudevents.Event) (string, bool) {
+	attrs := map[string]string{"id": e.ID(), "source": e.Source(), "type": e.Type(), "subject": e.Subject(),
+		"dataschema": e.DataSchema(), "datacontenttype": e.DataContentType()}
+	for k, v := range e.Extensions() {
+		if s, ok := v.(string); ok {
+			attrs[k] = s
+		}
+	}
+	for k, v := range attrs {
+		if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			return k, false
+		}
+	}
+	return "", true
 }

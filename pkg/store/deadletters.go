@@ -2,10 +2,25 @@ package store
 
 import "context"
 
-// RecordDeadLetter keeps an event that exhausted its retries, once per
-// source and id.
-func (s *Store) RecordDeadLetter(ctx context.Context, id, source, typ string, event []byte) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (event_id, source, type, event) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (source, event_id) DO NOTHING`, id, source, typ, event)
+// DeadLetter is an event a Trigger gave up on, kept for an operator to
+// inspect and replay: its data byte for byte, whatever they are.
+type DeadLetter struct {
+	ID, Source, Type string
+	// Attributes holds every context attribute and extension as JSON
+	// (structured mode without the data).
+	Attributes  []byte
+	ContentType string // "" when the event has none
+	Data        []byte // nil when the event has none
+}
+
+// RecordDeadLetter keeps d once per source and id.
+func (s *Store) RecordDeadLetter(ctx context.Context, d DeadLetter) error {
+	var ct *string
+	if d.ContentType != "" {
+		ct = &d.ContentType
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (event_id, source, type, attributes, datacontenttype, data)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source, event_id) DO NOTHING`,
+		d.ID, d.Source, d.Type, d.Attributes, ct, d.Data)
 	return dbErr(err)
 }

@@ -86,8 +86,22 @@ func Migrate(ctx context.Context, url string) error {
 	return nil
 }
 
-// dbErr turns driver errors into the error vocabulary. Domain errors pass
-// through untouched.
+// dbErr turns driver errors into the error vocabulary, by SQLSTATE class
+// (never by message text). Domain errors pass through untouched.
+//
+//   - class 22 (data exception: a NUL byte, invalid UTF-8, a value out of
+//     range) and class 23 (integrity violation) are the client's: 400, and
+//     409 for a unique or exclusion violation. A malformed id, timestamp or
+//     parameter (22P02, 22007, 22008, 22023) names nothing that exists: 404,
+//     as an invalid UUID in a path is.
+//   - classes 08 (connection), 40 (rollback: serialization, deadlock),
+//     53 (insufficient resources) and 57 (operator intervention: shutdown,
+//     statement timeout) are transient: errs.ErrUnavailable, 503, retried.
+//   - any other SQLSTATE (a syntax error, an undefined column) is TaskFlow's
+//     bug: returned as it is, a logged 500.
+//   - an error without a SQLSTATE means the server never answered (connection
+//     refused or lost, timeout, closed pool): transient, like class 08. A
+//     value pgx could not scan is a bug: 500.
 func dbErr(err error) error {
 	if err == nil {
 		return nil
@@ -101,15 +115,40 @@ func dbErr(err error) error {
 		return err
 	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505":
-			return fmt.Errorf("%w: duplicate %s", errs.ErrConflict, pe.ConstraintName)
-		case "22P02", "22007", "22008", "22023":
-			return fmt.Errorf("%w: %s", errs.ErrNotFound, pe.Code)
+	if !errors.As(err, &pe) {
+		var scan pgx.ScanArgError
+		if errors.As(err, &scan) {
+			return fmt.Errorf("database: %w", err)
 		}
+		return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
 	}
-	// Everything else (connection refused, timeouts, serialization failures) is
-	// transient from the caller's view: a retry may succeed.
-	return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
+	switch class := pe.Code[:2]; {
+	case pe.Code == "22P02", pe.Code == "22007", pe.Code == "22008", pe.Code == "22023":
+		return fmt.Errorf("%w: %s", errs.ErrNotFound, pe.Code)
+	case class == "22":
+		return &errs.Invalid{Message: "a value cannot be stored: " + dataException(pe.Code)}
+	case pe.Code == "23505", pe.Code == "23P01":
+		return fmt.Errorf("%w: duplicate %s", errs.ErrConflict, pe.ConstraintName)
+	case class == "23":
+		return &errs.Invalid{Message: "the change violates a rule of the data (" + pe.Code + ")"}
+	case class == "08", class == "40", class == "53", class == "57":
+		return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
+	}
+	return fmt.Errorf("database: %w", err)
+}
+
+// dataException names a class 22 SQLSTATE for the client, without the
+// server's message (which may quote SQL or other values).
+func dataException(code string) string {
+	switch code {
+	case "22021":
+		return "text must be valid UTF-8 without NUL characters"
+	case "22001":
+		return "a value is too long"
+	case "22003":
+		return "a number is out of range"
+	case "22P05":
+		return "text contains a character the database cannot store"
+	}
+	return "invalid value (" + code + ")"
 }

@@ -103,6 +103,18 @@ func recurrenceJSON(r *task.Recurrence) []byte {
 type Idempotency struct {
 	Key  string
 	Hash []byte // of the request body: the same key with another body is a conflict
+	// Shared makes the key one for every user (a command event's source and
+	// id) instead of one per user (an Idempotency-Key header).
+	Shared bool
+}
+
+// scope is the user_id the key is stored under: "" (never a user id) for a
+// shared key.
+func (i *Idempotency) scope(user string) string {
+	if i.Shared {
+		return ""
+	}
+	return user
 }
 
 // canonicalTags returns tags as the user first spelled them: "Work" stays
@@ -199,14 +211,14 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
-			VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, t.UserID, idem.Key, idem.Hash)
+			VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, idem.scope(t.UserID), idem.Key, idem.Hash)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
 			var hash []byte
 			err := tx.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys
-				WHERE user_id = $1 AND key = $2`, t.UserID, idem.Key).Scan(&hash, &replay)
+				WHERE user_id = $1 AND key = $2`, idem.scope(t.UserID), idem.Key).Scan(&hash, &replay)
 			if err != nil {
 				return err
 			}
@@ -220,7 +232,7 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 		}
 		body, _ := json.Marshal(out)
 		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
-			t.UserID, idem.Key, body)
+			idem.scope(t.UserID), idem.Key, body)
 		return err
 	})
 	return out, replay, err

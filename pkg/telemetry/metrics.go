@@ -69,6 +69,10 @@ var (
 		Name: "taskflow_kafka_consumer_lag",
 		Help: "Records a KafkaSource's consumer group has yet to deliver, by source and topic (local broker).",
 	}, []string{"source", "topic"})
+	GivenUp = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "taskflow_broker_events_given_up_total",
+		Help: "Events the local Broker gave up on and committed without any delivery (logged each), by trigger and reason: dead_letter_failed (the subscriber and then the dead-letter sink refused or failed), no_dead_letter (the subscriber failed and the trigger has no sink), not_a_cloudevent (a record that does not decode; no trigger).",
+	}, []string{"trigger", "reason"})
 
 	ReminderLateness = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "taskflow_reminder_lateness_seconds",
