@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned build tools TaskFlow's tests use into .cache/bin, once:
-# ko (image builds). Prints nothing on success.
+# ko (image builds), and Debian packages some tests use. Prints nothing on success.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/.cache/bin
@@ -23,4 +23,21 @@ for tool in kcat shellcheck; do
 			echo "tools.sh: $tool not installable; its check is skipped" >&2
 	fi
 done
+
+# The wall-clock oracle (pkg/recurrence/oracle_test.go, scripts/rrule-oracle.py)
+# needs a python3 with python-dateutil and zoneinfo data: Debian's
+# python3-dateutil and tzdata, when no python3 on the PATH has them.
+has_oracle() {
+	for py in python3 /usr/bin/python3; do
+		"$py" -c 'import dateutil.rrule, zoneinfo; zoneinfo.ZoneInfo("America/Los_Angeles")' >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+if ! has_oracle && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "tools.sh: installing Debian's python3-dateutil and tzdata (the recurrence oracle)" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq python3 python3-dateutil tzdata >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq python3 python3-dateutil tzdata >/dev/null 2>&1; } ||
+		echo "tools.sh: python3-dateutil not installable; the recurrence oracle test is skipped" >&2
+fi
 exit 0

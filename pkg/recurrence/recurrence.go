@@ -1,97 +1,63 @@
-// Package recurrence computes a recurring series' occurrences with
-// github.com/teambition/rrule-go: RFC 5545 semantics, evaluated in the
-// series' time zone from a fixed DTSTART (the first occurrence's due date),
-// so COUNT and UNTIL hold across the whole series and wall-clock time is kept
-// across DST changes.
+// Package recurrence computes a recurring series' occurrences as API.md §5
+// defines them: RFC 5545 semantics (pkg/recurrence/rfc5545, on
+// github.com/teambition/rrule-go), evaluated in the series' time zone from a
+// fixed DTSTART (the first occurrence's due date), which counts as the first
+// occurrence, so COUNT and UNTIL hold across the whole series; wall-clock
+// time is kept across DST changes and resolved as RFC 5545 §3.3.5 says.
+// Every step is bounded (rfc5545.MaxInstants, SearchYears, MaxSpanYears).
 package recurrence
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
-	"github.com/teambition/rrule-go"
-
+	"github.com/taskflow/taskflow/pkg/recurrence/rfc5545"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
-// MaxSteps bounds how many occurrences Next walks through: a rule that
-// matches rarely or never (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30) ends the
-// search instead of running to the year 9999.
-const MaxSteps = 100_000
+// ErrTooFar reports a step stopped by its bound: the pattern has no
+// occurrence within it.
+var ErrTooFar = rfc5545.ErrTooFar
 
-// ErrTooFar reports a search stopped by MaxSteps.
-var ErrTooFar = errors.New("recurrence: no occurrence within the search bound")
+// MaxPreview bounds Occurrences' n.
+const MaxPreview = 1000
 
-var weekdays = []rrule.Weekday{rrule.SU, rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA}
-
-var freqs = map[string]rrule.Frequency{task.Daily: rrule.DAILY, task.Weekly: rrule.WEEKLY,
-	task.Monthly: rrule.MONTHLY, task.Yearly: rrule.YEARLY}
-
-// Rule builds the RRULE of pattern p for a series starting at dtstart.
-func Rule(p task.Recurrence, dtstart time.Time) (*rrule.RRule, error) {
-	loc, err := time.LoadLocation(zone(p))
+// series is pattern p anchored at dtstart.
+func series(p task.Recurrence, dtstart time.Time) (*rfc5545.Series, error) {
+	loc, err := p.Location()
 	if err != nil {
 		return nil, err
 	}
-	var opt rrule.ROption
-	if p.RRule != "" {
-		o, err := rrule.StrToROptionInLocation(task.CleanRRule(p.RRule), loc)
-		if err != nil {
-			return nil, err
-		}
-		opt = *o
-	} else {
-		f, ok := freqs[p.Frequency]
-		if !ok {
-			return nil, fmt.Errorf("recurrence: frequency %q", p.Frequency)
-		}
-		opt = rrule.ROption{Freq: f, Interval: max(p.Interval, 1)}
-		for _, d := range p.DaysOfWeek {
-			opt.Byweekday = append(opt.Byweekday, weekdays[d])
-		}
-		if p.DayOfMonth != 0 {
-			opt.Bymonthday = []int{p.DayOfMonth}
-		}
-		if p.Month != 0 {
-			opt.Bymonth = []int{p.Month}
-		}
+	rule, err := p.Rule()
+	if err != nil {
+		return nil, err
 	}
-	if p.EndDate != nil {
-		opt.Until = p.EndDate.In(loc)
-	}
-	if p.Occurrences > 0 {
-		opt.Count = p.Occurrences
-	}
-	opt.Dtstart = dtstart.In(loc)
-	return rrule.NewRRule(opt)
-}
-
-func zone(p task.Recurrence) string {
-	if p.Timezone == "" {
-		return "UTC"
-	}
-	return p.Timezone
+	return rfc5545.NewSeries(rule, dtstart, loc), nil
 }
 
 // Next is the series' first occurrence strictly after `after`, in UTC; ok is
 // false when the series has no further occurrence.
 func Next(p task.Recurrence, dtstart, after time.Time) (time.Time, bool, error) {
-	r, err := Rule(p, dtstart)
+	s, err := series(p, dtstart)
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	it := r.Iterator()
-	for range MaxSteps {
-		v, ok := it()
-		if !ok {
-			return time.Time{}, false, nil
-		}
-		if v.After(after) {
-			return v.UTC(), true, nil
-		}
+	v, ok, err := s.Next(after)
+	return v.UTC(), ok, err
+}
+
+// Occurrences is the series' first n occurrences (at most MaxPreview), in
+// UTC, DTSTART first; fewer when the series ends sooner. ErrTooFar comes with
+// the occurrences found before the bound stopped the search.
+func Occurrences(p task.Recurrence, dtstart time.Time, n int) ([]time.Time, error) {
+	s, err := series(p, dtstart)
+	if err != nil {
+		return nil, err
 	}
-	return time.Time{}, false, ErrTooFar
+	out, err := s.First(min(n, MaxPreview))
+	for i := range out {
+		out[i] = out[i].UTC()
+	}
+	return out, err
 }
 
 // Successor is the occurrence that follows prev when prev was completed at

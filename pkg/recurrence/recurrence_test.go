@@ -24,18 +24,13 @@ func at(t *testing.T, zone, s string) time.Time {
 // all lists up to n occurrences of p from dtstart, as local "2006-01-02T15:04".
 func all(t *testing.T, p task.Recurrence, dtstart time.Time, n int) []string {
 	t.Helper()
-	r, err := Rule(p, dtstart)
+	got, err := Occurrences(p, dtstart, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, _ := time.LoadLocation(zone(p))
+	loc, _ := p.Location()
 	var out []string
-	it := r.Iterator()
-	for range n {
-		v, ok := it()
-		if !ok {
-			break
-		}
+	for _, v := range got {
 		out = append(out, v.In(loc).Format("2006-01-02T15:04"))
 	}
 	return out
@@ -105,7 +100,10 @@ func TestPatternFields(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			z := zone(c.p)
+			z := c.p.Timezone
+			if z == "" {
+				z = "UTC"
+			}
 			got := strings.Join(all(t, c.p, at(t, z, c.start), 4), " ")
 			if got != c.want {
 				t.Errorf("got  %s\nwant %s", got, c.want)
@@ -172,7 +170,7 @@ func TestSuccessor(t *testing.T) {
 func TestNeverMatchingRuleEnds(t *testing.T) {
 	p := task.Recurrence{RRule: "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}
 	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, ok, err := Next(p, start, start); ok || (err != nil && err != ErrTooFar) {
+	if _, ok, err := Next(p, start, start); ok || err == nil {
 		t.Errorf("impossible date: ok=%v err=%v", ok, err)
 	}
 }

@@ -2,6 +2,7 @@ package task
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/teambition/rrule-go"
 
 	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/recurrence/rfc5545"
 )
 
 // Frequencies a pattern may use.
@@ -54,9 +56,14 @@ func parseRecurrence(raw json.RawMessage, fe errs.FieldErrors) (Recurrence, bool
 		return r, false
 	}
 	intField := func(name string, dst *int) {
-		if !isNull(fields[name]) && json.Unmarshal(fields[name], dst) != nil {
-			fe.Add(p+"."+name, "must be an integer")
+		if isNull(fields[name]) {
+			return
 		}
+		if json.Unmarshal(fields[name], dst) != nil {
+			fe.Add(p+"."+name, "must be an integer")
+			return
+		}
+		checkPresent(name, *dst, fe)
 	}
 	for name, v := range fields {
 		switch name {
@@ -98,30 +105,86 @@ func parseRecurrence(raw json.RawMessage, fe errs.FieldErrors) (Recurrence, bool
 }
 
 // validate checks the pattern and normalises defaults (interval 1, UTC).
-func (r *Recurrence) validate(fe errs.FieldErrors) {
+// due is the task's due date, the series' DTSTART, or nil for a series that
+// recurs from its completion times.
+func (r *Recurrence) validate(fe errs.FieldErrors, due *time.Time) {
 	const p = "recurrence_pattern."
 	if r.Timezone == "" {
 		r.Timezone = "UTC"
 	}
-	if _, err := time.LoadLocation(r.Timezone); err != nil || strings.ContainsAny(r.Timezone, "\x00") || r.Timezone == "Local" {
+	loc, err := time.LoadLocation(r.Timezone)
+	if err != nil || strings.ContainsAny(r.Timezone, "\x00") || r.Timezone == "Local" {
 		fe.Add(p+"timezone", "must be an IANA time zone such as Europe/Berlin")
+		loc = nil
 	}
 	if r.Occurrences < 0 || r.Occurrences > MaxOccurrences {
 		fe.Add(p+"occurrences", "must be between 1 and 10000")
 	}
+	if r.EndDate != nil && r.Occurrences != 0 {
+		fe.Add(p+"occurrences", "cannot be combined with end_date (RFC 5545: a rule has COUNT or UNTIL, not both)")
+	}
+	if r.EndDate != nil && due != nil && r.EndDate.Before(*due) {
+		fe.Add(p+"end_date", "must not be before the due date, the series' first occurrence")
+	}
+	field := p + "rrule"
 	if r.RRule != "" {
-		if r.Frequency != "" || r.Interval != 0 || len(r.DaysOfWeek) > 0 || r.DayOfMonth != 0 || r.Month != 0 {
-			fe.Add(p+"rrule", "cannot be combined with frequency, interval, days_of_week, day_of_month or month")
+		r.validateRRule(fe, due)
+	} else {
+		r.validateFields(fe)
+		field = p + "frequency"
+		switch { // the fields that can make a pattern miss every date
+		case r.DayOfMonth != 0:
+			field = p + "day_of_month"
+		case r.Month != 0:
+			field = p + "month"
 		}
-		if msg := checkRRule(r.RRule); msg != "" {
-			fe.Add(p+"rrule", msg)
-		}
+	}
+	if len(fe) > 0 || due == nil || loc == nil {
 		return
 	}
+	rule, _ := r.Rule()
+	if !rfc5545.NewSeries(rule, *due, loc).Recurs() {
+		fe.Add(field, fmt.Sprintf("gives no occurrence after the due date within %d years: the pattern contradicts itself "+
+			"(a date that does not exist) or is too sparse", rfc5545.SearchYears))
+	}
+}
+
+func (r *Recurrence) validateRRule(fe errs.FieldErrors, due *time.Time) {
+	const p = "recurrence_pattern."
+	if r.Frequency != "" || r.Interval != 0 || len(r.DaysOfWeek) > 0 || r.DayOfMonth != 0 || r.Month != 0 {
+		fe.Add(p+"rrule", "cannot be combined with frequency, interval, days_of_week, day_of_month or month")
+	}
+	rule, probs := rfc5545.Parse(r.RRule)
+	if len(probs) > 0 {
+		msgs := make([]string, len(probs))
+		for i, pr := range probs {
+			msgs[i] = pr.String()
+		}
+		fe.Add(p+"rrule", "is not a valid RRULE for TaskFlow: "+strings.Join(msgs, "; "))
+		return
+	}
+	switch {
+	case rule.Count != 0 && r.Occurrences != 0:
+		fe.Add(p+"occurrences", "cannot be combined with an rrule that has COUNT")
+	case !rule.Until.IsZero() && r.EndDate != nil:
+		fe.Add(p+"end_date", "cannot be combined with an rrule that has UNTIL")
+	case rule.Count != 0 && r.EndDate != nil:
+		fe.Add(p+"end_date", "cannot be combined with an rrule that has COUNT (RFC 5545: COUNT or UNTIL, not both)")
+	case !rule.Until.IsZero() && r.Occurrences != 0:
+		fe.Add(p+"occurrences", "cannot be combined with an rrule that has UNTIL (RFC 5545: COUNT or UNTIL, not both)")
+	case !rule.Until.IsZero() && due != nil && rule.Until.Before(*due):
+		fe.Add(p+"rrule", "has an UNTIL before the due date, the series' first occurrence")
+	}
+}
+
+// validateFields checks a pattern given by its fields. Zero is "absent" here:
+// a zero sent explicitly is refused when the body is parsed.
+func (r *Recurrence) validateFields(fe errs.FieldErrors) {
+	const p = "recurrence_pattern."
 	if r.Interval == 0 {
 		r.Interval = 1
 	}
-	if r.Interval < 1 || r.Interval > 1000 {
+	if r.Interval < 1 || r.Interval > rfc5545.MaxInterval {
 		fe.Add(p+"interval", "must be between 1 and 1000")
 	}
 	switch r.Frequency {
@@ -161,39 +224,85 @@ func (r *Recurrence) validate(fe errs.FieldErrors) {
 			fe.Add(p+"month", "must be 1..12")
 		}
 	}
+	if r.Month >= 1 && r.Month <= 12 && r.DayOfMonth > 0 && r.DayOfMonth <= 31 {
+		if last := time.Date(2000, time.Month(r.Month)+1, 0, 0, 0, 0, 0, time.UTC).Day(); r.DayOfMonth > last {
+			fe.Add(p+"day_of_month", fmt.Sprintf("never falls in month %d, which has at most %d days", r.Month, last))
+		}
+	}
 }
 
-// CleanRRule is an RRULE value as rrule-go reads it: without an "RRULE:"
-// prefix, surrounding space or a trailing ";" (which some clients send).
-func CleanRRule(s string) string {
-	return strings.TrimRight(strings.TrimPrefix(strings.TrimSpace(s), "RRULE:"), ";")
+// checkPresent refuses a field that was sent with a value the pattern's
+// struct cannot tell from "absent" (zero): API.md §3 refuses it, never
+// replacing it by the default.
+func checkPresent(name string, v int, fe errs.FieldErrors) {
+	const p = "recurrence_pattern."
+	if v != 0 {
+		return
+	}
+	switch name {
+	case "interval":
+		fe.Add(p+name, "must be between 1 and 1000")
+	case "occurrences":
+		fe.Add(p+name, "must be between 1 and 10000")
+	case "day_of_month":
+		fe.Add(p+name, "must be 1..31, or -1 for the last day")
+	case "month":
+		fe.Add(p+name, "must be 1..12")
+	}
 }
 
-// checkRRule parses an RFC 5545 RRULE and refuses what TaskFlow does not
-// support: sub-daily frequencies and rule parts that pin the series start.
-func checkRRule(s string) string {
-	if len(s) > 500 {
-		return "must be at most 500 characters"
+// Location is the pattern's zone (UTC when none is set).
+func (r Recurrence) Location() (*time.Location, error) {
+	if r.Timezone == "" {
+		return time.UTC, nil
 	}
-	s = CleanRRule(s)
-	up := strings.ToUpper(s)
-	if strings.Contains(up, "DTSTART") || strings.Contains(up, "\n") {
-		return "must be a single RRULE value without DTSTART (the series starts at due_date)"
-	}
-	opt, err := rrule.StrToROption(s)
-	if err != nil {
-		return "is not a valid RFC 5545 RRULE: " + err.Error()
-	}
-	switch opt.Freq {
-	case rrule.DAILY, rrule.WEEKLY, rrule.MONTHLY, rrule.YEARLY:
-	default:
-		return "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"
-	}
-	if opt.Interval > 1000 {
-		return "INTERVAL must be at most 1000"
-	}
-	if opt.Count > MaxOccurrences {
-		return "COUNT must be at most 10000"
-	}
-	return ""
+	return time.LoadLocation(r.Timezone)
 }
+
+var weekdays = [...]time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday,
+	time.Friday, time.Saturday}
+
+var freqs = map[string]rrule.Frequency{Daily: rrule.DAILY, Weekly: rrule.WEEKLY, Monthly: rrule.MONTHLY,
+	Yearly: rrule.YEARLY}
+
+// Rule is the pattern as an RFC 5545 rule (API.md §5): the rrule, or FREQ,
+// INTERVAL, BYDAY, BYMONTHDAY and BYMONTH from the fields; UNTIL from
+// end_date and COUNT from occurrences in both cases.
+func (r Recurrence) Rule() (rfc5545.Rule, error) {
+	var rule rfc5545.Rule
+	if r.RRule != "" {
+		var probs []rfc5545.Problem
+		if rule, probs = rfc5545.Parse(r.RRule); len(probs) > 0 {
+			return rule, fmt.Errorf("rrule: %s", probs[0])
+		}
+	} else {
+		f, ok := freqs[r.Frequency]
+		if !ok {
+			return rule, fmt.Errorf("frequency %q", r.Frequency)
+		}
+		rule = rfc5545.Rule{Freq: f, Interval: max(r.Interval, 1)}
+		for _, d := range r.DaysOfWeek {
+			if d < 0 || d > 6 {
+				return rule, fmt.Errorf("days_of_week: %d", d)
+			}
+			rule.ByDay = append(rule.ByDay, rfc5545.WeekdayN{Day: weekdays[d]})
+		}
+		if r.DayOfMonth != 0 {
+			rule.ByMonthDay = []int{r.DayOfMonth}
+		}
+		if r.Month != 0 {
+			rule.ByMonth = []int{r.Month}
+		}
+	}
+	if r.EndDate != nil {
+		rule.Until = *r.EndDate
+	}
+	if r.Occurrences > 0 {
+		rule.Count = r.Occurrences
+	}
+	return rule, nil
+}
+
+// CleanRRule is an RRULE value without an "RRULE:" prefix, surrounding space
+// or a trailing ";" (which some clients send).
+func CleanRRule(s string) string { return rfc5545.Clean(s) }

@@ -39,7 +39,7 @@ func (t *Task) Validate() error {
 	case !t.IsRecurring && t.Recurrence != nil:
 		fe.Add("is_recurring", "must be true when recurrence_pattern is set")
 	case t.Recurrence != nil:
-		t.Recurrence.validate(fe)
+		t.Recurrence.validate(fe, t.DueDate)
 	}
 	return fe.Err()
 }
