@@ -28,8 +28,7 @@ func listing(d *fn.Deps, search bool) fn.Handler {
 			s := next.Encode()
 			p.NextCursor = &s
 		}
-		fn.WriteJSON(w, http.StatusOK, p)
-		return nil
+		return fn.WriteJSON(w, http.StatusOK, p)
 	}
 }
 

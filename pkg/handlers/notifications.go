@@ -32,8 +32,7 @@ func Notifications(d *fn.Deps) []fn.Route {
 			c := next.Encode()
 			cursor = &c
 		}
-		fn.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": cursor})
-		return nil
+		return fn.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": cursor})
 	}
 	mark := func(w http.ResponseWriter, r *http.Request, user string) error {
 		id := r.PathValue("id")
@@ -66,8 +65,7 @@ func Notifications(d *fn.Deps) []fn.Route {
 		if err != nil {
 			return err
 		}
-		fn.WriteJSON(w, http.StatusOK, n)
-		return nil
+		return fn.WriteJSON(w, http.StatusOK, n)
 	}
 	return []fn.Route{
 		route(http.MethodGet, "/api/notifications", list),

@@ -188,10 +188,15 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 		if t.Tags, err = canonicalTags(ctx, q, t.UserID, t.Tags); err != nil {
 			return err
 		}
+		// The event holds the whole task: if it encodes, so does the pattern.
+		evs := events.Created(s.Source, t)
+		if err := events.Encoded(evs); err != nil {
+			return err
+		}
 		out, err = scanTask(q.QueryRow(ctx, insertTask, t.ID, t.UserID, t.Title, t.Description, t.Status,
 			t.Priority.Rank(), t.Tags, tagKeys(t.Tags), t.DueDate, t.ReminderTime, t.IsRecurring,
 			recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt, t.CreatedAt, tagColors(t.Tags),
-			outboxJSON(ctx, events.Created(s.Source, t)), t.SeriesStart))
+			outboxJSON(ctx, evs), t.SeriesStart))
 		return err
 	}
 	if idem == nil {
@@ -218,7 +223,10 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 		if err := insert(tx); err != nil {
 			return err
 		}
-		body, _ := json.Marshal(out)
+		body, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
 			t.UserID, idem.Key, body)
 		return err
@@ -287,7 +295,11 @@ func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, chan
 		if err != nil {
 			return err
 		}
-		if err := writeEvents(ctx, tx, events.Changed(s.Source, cur, out)); err != nil {
+		evs := events.Changed(s.Source, cur, out)
+		if err := events.Encoded(evs); err != nil {
+			return err // rolls the change back: a task whose events carry no data is not stored
+		}
+		if err := writeEvents(ctx, tx, evs); err != nil {
 			return err
 		}
 		changed = true
@@ -310,7 +322,11 @@ func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64, now 
 		if ifMatch > 0 && out.Version != ifMatch {
 			return errs.ErrPrecondition
 		}
-		return writeEvents(ctx, tx, events.Deleted(s.Source, out, now))
+		evs := events.Deleted(s.Source, out, now)
+		if err := events.Encoded(evs); err != nil {
+			return err
+		}
+		return writeEvents(ctx, tx, evs)
 	})
 	return out, err
 }
