@@ -51,7 +51,25 @@ func scanTask(row pgx.Row) (task.Task, error) {
 	}
 	utc(&t.DueDate, &t.ReminderTime, &t.CompletedAt, &t.SeriesStart)
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	if t.Recurrence != nil {
+		utc(&t.Recurrence.EndDate)
+	}
+	clampTimes(&t)
 	return t, nil
+}
+
+// clampTimes moves instants stored before their range was enforced (a due
+// date in the year 10000) to the nearest bound, so that the task still
+// encodes and one such row cannot break a user's whole list.
+func clampTimes(t *task.Task) {
+	for _, p := range []*time.Time{t.DueDate, t.ReminderTime, t.CompletedAt, t.SeriesStart, &t.CreatedAt, &t.UpdatedAt} {
+		if p != nil {
+			*p = task.Clamp(*p)
+		}
+	}
+	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
+		*t.Recurrence.EndDate = task.Clamp(*t.Recurrence.EndDate)
+	}
 }
 
 // microseconds truncates t's times to PostgreSQL's precision.

@@ -170,16 +170,54 @@ func decodeTime(raw json.RawMessage, name string, fe errs.FieldErrors) Opt[time.
 	return o
 }
 
-// ParseTime parses an RFC 3339 timestamp with an explicit offset, in UTC.
+// The instants TaskFlow accepts in any date field, inclusive, in UTC. Every
+// place a date goes holds them: PostgreSQL's timestamptz, Go's JSON encoding
+// of times and RFC 3339 itself (a four-digit year, in UTC as we answer), Dapr
+// job schedules and CloudEvents times. MaxTime is a whole second, so that a
+// reminder rounded up to the second stays inside too.
+var (
+	MinTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// maxOffset is the largest UTC offset RFC 3339 can write (±23:59).
+const maxOffset = 23*3600 + 59*60
+
+// ParseTime parses an RFC 3339 timestamp with an explicit offset, in UTC. The
+// offset must be one RFC 3339 allows (hours 00..23, minutes 00..59; Go's
+// parser takes +24:00 and -23:60 too), and the instant must lie within
+// MinTime..MaxTime once in UTC.
 func ParseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("must be an RFC 3339 timestamp with offset, like 2027-03-01T09:00:00Z")
 	}
-	if t.Year() < 1900 || t.Year() > 9999 {
-		return time.Time{}, fmt.Errorf("must be between the years 1900 and 9999")
+	_, off := t.Zone()
+	badMinutes := !strings.HasSuffix(s, "Z") && s[len(s)-2] > '5' // "+05:60"
+	if off > maxOffset || off < -maxOffset || badMinutes {
+		return time.Time{}, fmt.Errorf("must have a UTC offset from -23:59 to +23:59")
+	}
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return time.Time{}, errTimeRange
 	}
 	return t.UTC(), nil
+}
+
+var errTimeRange = fmt.Errorf("must be from %s to %s in UTC", MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
+
+// InRange reports whether t is within MinTime..MaxTime.
+func InRange(t time.Time) bool { return !t.Before(MinTime) && !t.After(MaxTime) }
+
+// Clamp returns t moved into MinTime..MaxTime: what a stored instant from
+// before the bounds were enforced is shown as, so that it still encodes.
+func Clamp(t time.Time) time.Time {
+	switch {
+	case t.Before(MinTime):
+		return MinTime
+	case t.After(MaxTime):
+		return MaxTime
+	}
+	return t
 }
 
 // apply copies the fields set in in onto t. A null title or description
