@@ -69,11 +69,19 @@ func BuildList(user string, q task.ListQuery) Query {
 			where = append(where, sortKeys[task.SortDue][boolIndex(q.Desc)]+" "+op+" "+v)
 		}
 	}
+	// The bounds are inclusive (API.md §4). PostgreSQL keeps microseconds and
+	// a stored due date is truncated to them, so a bound is rounded the same
+	// way toward inside: a task shown due at a bound is listed by it, and one
+	// shown due before due_after is not.
 	if q.DueBefore != nil {
-		dueBound("<", b.arg(*q.DueBefore))
+		dueBound("<=", b.arg(q.DueBefore.Truncate(time.Microsecond)))
 	}
 	if q.DueAfter != nil {
-		dueBound(">", b.arg(*q.DueAfter))
+		after := q.DueAfter.Truncate(time.Microsecond)
+		if after.Before(*q.DueAfter) {
+			after = after.Add(time.Microsecond)
+		}
+		dueBound(">=", b.arg(after))
 	}
 	if q.Overdue {
 		where = append(where, "status = 'active'")
