@@ -145,7 +145,7 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 			return
 		}
 		SetRoute(r, route.Pattern)
-		user, err := v.Verify(r.Header.Get("Authorization"))
+		user, err := authenticate(v, r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="taskflow"`)
 			WriteError(w, r, log, err)
@@ -164,6 +164,16 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 			WriteError(w, r, log, err)
 		}
 	})
+}
+
+// authenticate verifies the request's one Authorization header. Two of them
+// are refused rather than the first believed: proxies and clients disagree
+// on which one counts.
+func authenticate(v *auth.Verifier, r *http.Request) (string, error) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", fmt.Errorf("%w: more than one Authorization header", errs.ErrUnauthenticated)
+	}
+	return v.Verify(r.Header.Get("Authorization"))
 }
 
 // ReadJSON reads a JSON request body of at most MaxBody bytes.
