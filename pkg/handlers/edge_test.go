@@ -88,3 +88,124 @@ func TestTokensTheAPICannotAccept(t *testing.T) {
 		t.Error("a refused request changed the task")
 	}
 }
+
+// fields returns the field errors of a 400.
+func fields(t *testing.T, r resp) map[string]any {
+	t.Helper()
+	f, _ := r.json(t)["error"].(map[string]any)["fields"].(map[string]any)
+	return f
+}
+
+// TestHostileTextIsRefusedAtTheEdge: NUL and invalid UTF-8 in the query, in
+// the headers handlers read and in JSON bodies are a 400 naming the field;
+// PostgreSQL would refuse the bytes, which the store answers with 503.
+func TestHostileTextIsRefusedAtTheEdge(t *testing.T) {
+	a := newAPI(t)
+	id := a.create("alice", `{"title":"t","tags":["a"]}`)["id"].(string)
+	cases := []struct {
+		method, path, body, field string
+		headers                   []string
+	}{
+		{"GET", "/api/tasks?tags=%00", "", "tags", nil},
+		{"GET", "/api/tasks?tags=a%00b", "", "tags", nil},
+		{"GET", "/api/tasks?tags=a%FFb", "", "tags", nil},
+		{"GET", "/api/tasks/filter?tags=%00&tag_mode=all", "", "tags", nil},
+		{"GET", "/api/tasks/search?q=t&tags=%00", "", "tags", nil},
+		{"GET", "/api/tasks/search?q=t%00x", "", "q", nil},
+		{"GET", "/api/notifications?cursor=%00", "", "cursor", nil},
+		{"POST", "/api/tasks", `{"title":"t"}`, "Idempotency-Key", []string{"Idempotency-Key: k\xffk"}},
+		{"PATCH", "/api/tasks/" + id, `{"title":"t2"}`, "If-Match", []string{"If-Match: \"v1\xff\""}},
+		{"POST", "/api/tasks", `{"title":"a\u0000b"}`, "title", nil},
+		{"POST", "/api/tasks", "{\"title\":\"a\xffb\"}", "title", nil},
+		{"POST", "/api/tasks", `{"title":"t","description":"x\u0000"}`, "description", nil},
+		{"POST", "/api/tasks", "{\"title\":\"t\",\"tags\":[\"ok\",\"\xc3\"]}", "tags", nil},
+		{"POST", "/api/tasks", `{"title":"t","due_date":"2027-01-01T00:00:00Z","recurrence_pattern":{"frequency":"daily","timezone":"UTC\u0000"}}`, "recurrence_pattern.timezone", nil},
+		{"PUT", "/api/tasks/" + id, "{\"title\":\"\xff\"}", "title", nil},
+		{"PATCH", "/api/tasks/" + id, `{"description":"\u0000"}`, "description", nil},
+	}
+	for _, c := range cases {
+		r := a.do(c.method, c.path, "alice", c.body, c.headers...)
+		a.expect(r, 400, "invalid_request")
+		if fields(t, r)[c.field] == nil {
+			t.Errorf("%s %s %q: no error for %s: %s", c.method, c.path, c.body, c.field, r.Body)
+		}
+	}
+	if n := a.rows("SELECT count(*) FROM tasks"); n != 1 {
+		t.Errorf("%d tasks, want 1", n)
+	}
+	if n := a.rows("SELECT count(*) FROM tasks WHERE version = 1"); n != 1 {
+		t.Error("a refused request changed the task")
+	}
+	// A malformed query string is refused, not half ignored.
+	a.expect(a.do("GET", "/api/tasks?tags=%zz", "alice", ""), 400, "invalid_request")
+	a.expect(a.do("GET", "/api/tasks?tags=a;b", "alice", ""), 400, "invalid_request")
+}
+
+// TestDuplicateKeysAreRefused: encoding/json keeps the last of two keys;
+// every JSON body refuses a key given twice, nested ones too, by its path.
+func TestDuplicateKeysAreRefused(t *testing.T) {
+	a := newAPI(t)
+	id := a.create("alice", `{"title":"t"}`)["id"].(string)
+	cases := []struct{ method, path, body, field string }{
+		{"POST", "/api/tasks", `{"title":"one","title":"two"}`, "title"},
+		{"PUT", "/api/tasks/" + id, `{"title":"one","priority":"low","priority":"high"}`, "priority"},
+		{"PATCH", "/api/tasks/" + id, `{"title":"one","title":"two"}`, "title"},
+		{"POST", "/api/tasks", `{"title":"x","due_date":"2027-01-01T00:00:00Z","recurrence_pattern":{"frequency":"daily","timezone":"UTC","timezone":"Europe/Berlin"}}`, "recurrence_pattern.timezone"},
+	}
+	for _, c := range cases {
+		r := a.do(c.method, c.path, "alice", c.body)
+		a.expect(r, 400, "invalid_request")
+		if fields(t, r)[c.field] == nil {
+			t.Errorf("%s %s %s: no error for %s: %s", c.method, c.path, c.body, c.field, r.Body)
+		}
+	}
+	if n := a.rows("SELECT count(*) FROM tasks WHERE title = 't' AND version = 1"); n != 1 {
+		t.Error("a body with a duplicate key changed the task")
+	}
+	if n := a.rows("SELECT count(*) FROM tasks"); n != 1 {
+		t.Error("a body with a duplicate key created a task")
+	}
+}
+
+// TestBodiesMustBeDeclaredJSON: POST, PUT and PATCH bodies without a
+// Content-Type are refused with 415, as with a wrong one.
+func TestBodiesMustBeDeclaredJSON(t *testing.T) {
+	a := newAPI(t)
+	id := a.create("alice", `{"title":"t"}`)["id"].(string)
+	tok := "Authorization: Bearer " + token(t, "alice")
+	for _, c := range [][3]string{
+		{"POST", "/api/tasks", `{"title":"x"}`},
+		{"PUT", "/api/tasks/" + id, `{"title":"x"}`},
+		{"PATCH", "/api/tasks/" + id, `{"title":"x"}`},
+		{"PATCH", "/api/notifications/0193f0c2-0000-7000-8000-000000000009", `{"read":true}`},
+	} {
+		a.expect(a.send(c[0], c[1], c[2], tok), 415, "unsupported_media_type")
+		a.expect(a.send(c[0], c[1], c[2], tok, "Content-Type: text/plain"), 415, "unsupported_media_type")
+	}
+	if n := a.rows("SELECT count(*) FROM tasks WHERE title = 't' AND version = 1"); n != 1 {
+		t.Error("a body without Content-Type changed the task")
+	}
+	a.expect(a.send("PATCH", "/api/tasks/"+id+"/complete", "", tok), 200, "")
+}
+
+// TestUnknownQueryParametersAreRefused: every route refuses a query
+// parameter it does not take (it answered 200 and ignored it), naming it.
+func TestUnknownQueryParametersAreRefused(t *testing.T) {
+	a := newAPI(t)
+	id := a.create("alice", `{"title":"t"}`)["id"].(string)
+	for _, rt := range everyRoute(t, id, "0193f0c2-0000-7000-8000-000000000009") {
+		sep := "?"
+		if strings.Contains(rt.path, "?") {
+			sep = "&"
+		}
+		r := a.do(rt.method, rt.path+sep+"foo=1", "alice", rt.body)
+		a.expect(r, 400, "invalid_request")
+		if fields(t, r)["foo"] == nil {
+			t.Errorf("%s %s?foo=1: %s", rt.method, rt.path, r.Body)
+		}
+	}
+	if n := a.rows("SELECT count(*) FROM tasks WHERE title = 't' AND version = 1"); n != 1 {
+		t.Error("a refused request changed the task")
+	}
+	a.expect(a.do("GET", "/api/tasks/"+id+"?", "alice", ""), 200, "")
+}

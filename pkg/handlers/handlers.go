@@ -64,6 +64,14 @@ func route(method, pattern string, h fn.Handler) fn.Route {
 	return fn.Route{Method: method, Pattern: pattern, Handle: h}
 }
 
+// queryRoute is route for a handler that validates its own query string
+// (every bad parameter at once); on other routes the harness refuses any.
+func queryRoute(method, pattern string, h fn.Handler) fn.Route {
+	r := route(method, pattern, h)
+	r.ParsesQuery = true
+	return r
+}
+
 // Functions names the function that serves each route set: the gateway routes
 // by it and the manifests deploy one Service per entry.
 var Functions = map[string]fn.Routes{

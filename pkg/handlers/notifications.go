@@ -47,7 +47,7 @@ func Notifications(d *fn.Deps) []fn.Route {
 		if json.Unmarshal(body, &in) != nil || in == nil {
 			return errs.Invalidf(`request body must be the JSON object {"read": true|false}`)
 		}
-		fe := errs.FieldErrors{}
+		fe := task.JSONProblems(body) // a key given twice, NUL, invalid UTF-8
 		var read bool
 		raw, ok := in["read"]
 		if !ok || json.Unmarshal(raw, &read) != nil {
@@ -68,7 +68,7 @@ func Notifications(d *fn.Deps) []fn.Route {
 		return fn.WriteJSON(w, http.StatusOK, n)
 	}
 	return []fn.Route{
-		route(http.MethodGet, "/api/notifications", list),
+		queryRoute(http.MethodGet, "/api/notifications", list),
 		route(http.MethodPatch, "/api/notifications/{id}", mark),
 	}
 }

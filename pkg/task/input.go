@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/taskflow/taskflow/pkg/errs"
 )
@@ -46,7 +47,7 @@ func ParseInput(data []byte) (in Input, ok bool, err error) {
 	if err != nil {
 		return in, false, err
 	}
-	fe := errs.FieldErrors{}
+	fe := JSONProblems(data)
 	for name, raw := range fields {
 		switch name {
 		case "title":
@@ -131,6 +132,95 @@ func object(data []byte) (map[string]json.RawMessage, error) {
 		return nil, errs.Invalidf("request body has data after the JSON object")
 	}
 	return fields, nil
+}
+
+// JSONProblems walks one JSON document and reports, under each field's path
+// as clients write it ("title", "recurrence_pattern.timezone"; an array's
+// items under the array's name), a key given twice and a string that is not
+// valid UTF-8 or holds a NUL. encoding/json keeps the last of duplicate keys
+// and quietly replaces invalid UTF-8, so neither is visible once decoded; and
+// PostgreSQL refuses NUL in text. A document that is not valid JSON is left
+// to the decoder to report.
+func JSONProblems(data []byte) errs.FieldErrors {
+	fe := errs.FieldErrors{}
+	type level struct {
+		object  bool
+		path    string          // of the object or array
+		seen    map[string]bool // an object's keys so far
+		key     string          // the path of the member being read
+		wantKey bool
+	}
+	var stack []*level
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var prev int64
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return fe
+		}
+		raw := data[prev:dec.InputOffset()] // the token, after any separator
+		prev = dec.InputOffset()
+		var top *level
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.wantKey {
+			if key, ok := tok.(string); ok {
+				top.key = joinPath(top.path, key)
+				if msg := rawTextProblem(raw, key); msg != "" {
+					fe.Add(top.key, msg)
+				}
+				if top.seen[key] {
+					fe.Add(top.key, "is given more than once")
+				}
+				top.seen[key], top.wantKey = true, false
+				continue
+			}
+		}
+		path := ""
+		if top != nil {
+			path = top.path
+			if top.object {
+				path = top.key
+			}
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, &level{object: true, path: path, seen: map[string]bool{}, wantKey: true})
+				continue
+			case '[':
+				stack = append(stack, &level{path: path})
+				continue
+			default: // '}' or ']': the container is one complete value of its parent
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if msg := rawTextProblem(raw, v); msg != "" {
+				fe.Add(path, msg)
+			}
+		}
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
+}
+
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// rawTextProblem checks a string token as sent (raw) and as decoded (s).
+func rawTextProblem(raw []byte, s string) string {
+	if !utf8.Valid(raw) {
+		return "must be valid UTF-8"
+	}
+	return TextProblem(s)
 }
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
