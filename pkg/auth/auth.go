@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
@@ -113,6 +114,12 @@ func (v *Verifier) Verify(header string) (string, error) {
 	}
 	if claims.Subject == "" || len(claims.Subject) > MaxSubjectLen {
 		return "", fmt.Errorf("%w: token has no usable sub", errs.ErrUnauthenticated)
+	}
+	// The user id is stored as text: PostgreSQL refuses NUL and invalid UTF-8,
+	// and a token naming such a user is one the API cannot accept (401, never
+	// the database's 503).
+	if !utf8.ValidString(claims.Subject) || strings.ContainsRune(claims.Subject, 0) {
+		return "", fmt.Errorf("%w: token sub must be valid UTF-8 without NUL characters", errs.ErrUnauthenticated)
 	}
 	return claims.Subject, nil
 }

@@ -5,6 +5,7 @@ package events
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,6 +55,18 @@ type TaskData struct {
 	UserID   string     `json:"user_id"`
 	// SeriesStart is the task's series anchor (DTSTART), for the recurrence function.
 	SeriesStart *time.Time `json:"series_start,omitempty"`
+}
+
+// Encoded reports an event whose payload did not encode (taskEvent leaves
+// Data empty then): such an event must not be stored, or it would carry no
+// data to every consumer.
+func Encoded(evs []Event) error {
+	for _, e := range evs {
+		if len(e.Data) == 0 {
+			return fmt.Errorf("event %s of %s: payload does not encode", e.Type, e.Subject)
+		}
+	}
+	return nil
 }
 
 // Source names a function as an event source.

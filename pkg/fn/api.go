@@ -8,10 +8,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -145,7 +147,7 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 			return
 		}
 		SetRoute(r, route.Pattern)
-		user, err := v.Verify(r.Header.Get("Authorization"))
+		user, err := authenticate(v, r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="taskflow"`)
 			WriteError(w, r, log, err)
@@ -153,6 +155,10 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 		}
 		if pathUser != "" && pathUser != user {
 			WriteError(w, r, log, fmt.Errorf("%w: the path's user id is not the token's", errs.ErrForbidden))
+			return
+		}
+		if err := checkEdge(r, route); err != nil {
+			WriteError(w, r, log, err)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
@@ -166,13 +172,72 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 	})
 }
 
-// ReadJSON reads a JSON request body of at most MaxBody bytes.
-func ReadJSON(r *http.Request) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, errs.ErrUnsupportedMedia
+// authenticate verifies the request's one Authorization header. Two of them
+// are refused rather than the first believed: proxies and clients disagree
+// on which one counts.
+func authenticate(v *auth.Verifier, r *http.Request) (string, error) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", fmt.Errorf("%w: more than one Authorization header", errs.ErrUnauthenticated)
+	}
+	return v.Verify(r.Header.Get("Authorization"))
+}
+
+// textHeaders are the request headers handlers read as text.
+var textHeaders = []string{"Idempotency-Key", "If-Match", "Last-Event-ID"}
+
+// checkEdge refuses, before any handler runs, what no handler could store or
+// should silently ignore: a query string that is not valid URL encoding,
+// query parameters a route does not take, and NUL or invalid UTF-8 in query
+// parameters and text headers. Every problem is listed under the parameter's
+// or header's name.
+func checkEdge(r *http.Request, route *Route) error {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return errs.Invalidf("the query string is not valid URL encoding")
+	}
+	fe := errs.FieldErrors{}
+	for name, vals := range query {
+		if msg := textProblem(name); msg != "" {
+			fe.Add(name, "the parameter's name "+msg)
 		}
+		for _, v := range vals {
+			if msg := textProblem(v); msg != "" {
+				fe.Add(name, msg)
+			}
+		}
+		if !route.ParsesQuery {
+			fe.Add(name, "unknown query parameter")
+		}
+	}
+	for _, h := range textHeaders {
+		for _, v := range r.Header.Values(h) {
+			if msg := textProblem(v); msg != "" {
+				fe.Add(h, msg)
+			}
+		}
+	}
+	return fe.Err()
+}
+
+// textProblem says why s cannot be taken as text ("" when it can):
+// PostgreSQL refuses NUL and invalid UTF-8 in text.
+func textProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case strings.ContainsRune(s, 0):
+		return "must not contain NUL characters"
+	}
+	return ""
+}
+
+// ReadJSON reads a JSON request body of at most MaxBody bytes. The body must
+// be declared application/json (or a +json type): 415 otherwise, also when
+// no Content-Type is sent.
+func ReadJSON(r *http.Request) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return nil, errs.ErrUnsupportedMedia
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

@@ -1,9 +1,11 @@
 package fn
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -72,14 +74,38 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	WriteJSON(w, status, ErrorBody{Error: detail})
+	_ = WriteJSON(w, status, ErrorBody{Error: detail}) // the envelope always encodes
 }
 
-// WriteJSON writes v as a JSON response with status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v as a JSON response with status. It encodes v before it
+// writes anything: a value that does not encode (a time outside the years
+// JSON can hold) writes nothing and returns the error, so that the handler
+// answers a logged 500 instead of a status with an empty body.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	body, err := EncodeJSON(v)
+	if err != nil {
+		return err
+	}
+	WriteEncoded(w, status, body)
+	return nil
+}
+
+// EncodeJSON is the body WriteJSON writes for v, for handlers that must know
+// it encodes before they set their own headers.
+func EncodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, fmt.Errorf("encode response: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteEncoded writes a body made by EncodeJSON with status. A failed write
+// means the client left; there is no one left to answer.
+func WriteEncoded(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
 }

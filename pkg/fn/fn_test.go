@@ -212,3 +212,30 @@ func TestMetricsByRoute(t *testing.T) {
 		t.Error("/metrics has a raw path in a label")
 	}
 }
+
+// TestBodyEncodesBeforeStatus: a response value that does not encode (a time
+// in the year 10000, which JSON cannot hold) is a logged 500 with the error
+// envelope, never a 200 with an empty body.
+func TestBodyEncodesBeforeStatus(t *testing.T) {
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: "encode-secret-encode-secret-encode!!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := API(v, log, []Route{{Method: http.MethodGet, Pattern: "/api/tags", Handle: func(w http.ResponseWriter, r *http.Request, _ string) error {
+		return WriteJSON(w, http.StatusOK, map[string]any{"at": far})
+	}}})
+	tok, _ := auth.Sign([]byte("encode-secret-encode-secret-encode!!"), "u", time.Now(), time.Minute)
+	req := httptest.NewRequest("GET", "/api/tags", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), `"code":"internal"`) {
+		t.Errorf("unencodable body answered %d %q", w.Code, w.Body)
+	}
+	if !strings.Contains(logged.String(), "request failed") {
+		t.Errorf("the 500 was not logged: %s", logged.String())
+	}
+}

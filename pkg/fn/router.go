@@ -14,6 +14,10 @@ type Route struct {
 	// Stream marks a long-lived response (server-sent events): no request
 	// timeout; it ends when the client leaves or the function stops (Stopping).
 	Stream bool
+	// ParsesQuery marks a route whose handler reads and validates the query
+	// string itself, refusing unknown parameters; the harness refuses any
+	// query parameter on every other route.
+	ParsesQuery bool
 }
 
 // Handler serves one authenticated request for user. It writes its success

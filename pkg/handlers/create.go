@@ -48,7 +48,6 @@ func Create(d *fn.Deps) []fn.Route {
 			_, err = w.Write(append(replay, '\n')) // as WriteJSON ends every body
 			return err
 		}
-		w.Header().Set("Location", "/api/tasks/"+created.ID)
-		return writeTask(w, http.StatusCreated, created)
+		return writeTask(w, http.StatusCreated, created, "Location", "/api/tasks/"+created.ID)
 	})}
 }

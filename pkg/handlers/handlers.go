@@ -43,10 +43,18 @@ func target(r *http.Request) (string, int64, error) {
 	return id, ifMatch, err
 }
 
-// writeTask answers with one task and its ETag.
-func writeTask(w http.ResponseWriter, status int, t task.Task) error {
+// writeTask answers with one task, its ETag and the headers given as name,
+// value pairs; nothing is written unless the task encodes.
+func writeTask(w http.ResponseWriter, status int, t task.Task, headers ...string) error {
+	body, err := fn.EncodeJSON(t)
+	if err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		w.Header().Set(headers[i], headers[i+1])
+	}
 	w.Header().Set("ETag", fn.ETag(t.Version))
-	fn.WriteJSON(w, status, t)
+	fn.WriteEncoded(w, status, body)
 	return nil
 }
 
@@ -54,6 +62,14 @@ func writeTask(w http.ResponseWriter, status int, t task.Task) error {
 // through fn.SplitUserPath.
 func route(method, pattern string, h fn.Handler) fn.Route {
 	return fn.Route{Method: method, Pattern: pattern, Handle: h}
+}
+
+// queryRoute is route for a handler that validates its own query string
+// (every bad parameter at once); on other routes the harness refuses any.
+func queryRoute(method, pattern string, h fn.Handler) fn.Route {
+	r := route(method, pattern, h)
+	r.ParsesQuery = true
+	return r
 }
 
 // Functions names the function that serves each route set: the gateway routes

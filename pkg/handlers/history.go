@@ -20,7 +20,6 @@ func History(d *fn.Deps) []fn.Route {
 		if err != nil {
 			return err
 		}
-		fn.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
-		return nil
+		return fn.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
 	})}
 }

@@ -28,18 +28,17 @@ func listing(d *fn.Deps, search bool) fn.Handler {
 			s := next.Encode()
 			p.NextCursor = &s
 		}
-		fn.WriteJSON(w, http.StatusOK, p)
-		return nil
+		return fn.WriteJSON(w, http.StatusOK, p)
 	}
 }
 
 // List serves GET /api/tasks and GET /api/tasks/filter.
 func List(d *fn.Deps) []fn.Route {
 	h := listing(d, false)
-	return []fn.Route{route(http.MethodGet, "/api/tasks", h), route(http.MethodGet, "/api/tasks/filter", h)}
+	return []fn.Route{queryRoute(http.MethodGet, "/api/tasks", h), queryRoute(http.MethodGet, "/api/tasks/filter", h)}
 }
 
 // Search serves GET /api/tasks/search?q=...
 func Search(d *fn.Deps) []fn.Route {
-	return []fn.Route{route(http.MethodGet, "/api/tasks/search", listing(d, true))}
+	return []fn.Route{queryRoute(http.MethodGet, "/api/tasks/search", listing(d, true))}
 }

@@ -32,8 +32,7 @@ func Notifications(d *fn.Deps) []fn.Route {
 			c := next.Encode()
 			cursor = &c
 		}
-		fn.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": cursor})
-		return nil
+		return fn.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": cursor})
 	}
 	mark := func(w http.ResponseWriter, r *http.Request, user string) error {
 		id := r.PathValue("id")
@@ -48,7 +47,7 @@ func Notifications(d *fn.Deps) []fn.Route {
 		if json.Unmarshal(body, &in) != nil || in == nil {
 			return errs.Invalidf(`request body must be the JSON object {"read": true|false}`)
 		}
-		fe := errs.FieldErrors{}
+		fe := task.JSONProblems(body) // a key given twice, NUL, invalid UTF-8
 		var read bool
 		raw, ok := in["read"]
 		if !ok || json.Unmarshal(raw, &read) != nil {
@@ -66,11 +65,10 @@ func Notifications(d *fn.Deps) []fn.Route {
 		if err != nil {
 			return err
 		}
-		fn.WriteJSON(w, http.StatusOK, n)
-		return nil
+		return fn.WriteJSON(w, http.StatusOK, n)
 	}
 	return []fn.Route{
-		route(http.MethodGet, "/api/notifications", list),
+		queryRoute(http.MethodGet, "/api/notifications", list),
 		route(http.MethodPatch, "/api/notifications/{id}", mark),
 	}
 }

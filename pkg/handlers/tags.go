@@ -17,7 +17,6 @@ func Tags(d *fn.Deps) []fn.Route {
 		if tags == nil {
 			tags = []store.Tag{}
 		}
-		fn.WriteJSON(w, http.StatusOK, map[string]any{"items": tags})
-		return nil
+		return fn.WriteJSON(w, http.StatusOK, map[string]any{"items": tags})
 	})}
 }

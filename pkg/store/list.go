@@ -69,11 +69,19 @@ func BuildList(user string, q task.ListQuery) Query {
 			where = append(where, sortKeys[task.SortDue][boolIndex(q.Desc)]+" "+op+" "+v)
 		}
 	}
+	// The bounds are inclusive (API.md §4). PostgreSQL keeps microseconds and
+	// a stored due date is truncated to them, so a bound is rounded the same
+	// way toward inside: a task shown due at a bound is listed by it, and one
+	// shown due before due_after is not.
 	if q.DueBefore != nil {
-		dueBound("<", b.arg(*q.DueBefore))
+		dueBound("<=", b.arg(q.DueBefore.Truncate(time.Microsecond)))
 	}
 	if q.DueAfter != nil {
-		dueBound(">", b.arg(*q.DueAfter))
+		after := q.DueAfter.Truncate(time.Microsecond)
+		if after.Before(*q.DueAfter) {
+			after = after.Add(time.Microsecond)
+		}
+		dueBound(">=", b.arg(after))
 	}
 	if q.Overdue {
 		where = append(where, "status = 'active'")
@@ -104,6 +112,7 @@ func BuildList(user string, q task.ListQuery) Query {
 	} else {
 		cols += ", 0::real"
 	}
+	cols += ", due_date" // as stored, for the cursor: the task shows it clamped
 	from := "tasks"
 	if rank != "" {
 		// The search index holds only this user's words (taskflow_search_ns),
@@ -171,8 +180,7 @@ func cursorValue(sort string, desc bool, v string) any {
 			return pgInfinity(true)
 		}
 	}
-	t, _ := time.Parse(time.RFC3339Nano, v)
-	return t
+	return task.CursorTime(v)
 }
 
 // pgInfinity is PostgreSQL's ±infinity timestamp.
@@ -184,7 +192,9 @@ func pgInfinity(pos bool) any {
 }
 
 // cursorFor records t's position in a listing sorted by sort.
-func cursorFor(q task.ListQuery, t task.Task, rank float32) task.Cursor {
+// storedDue is the row's due date as stored: a task shows one out of range
+// clamped, and a cursor at the bound would list such rows again.
+func cursorFor(q task.ListQuery, t task.Task, rank float32, storedDue *time.Time) task.Cursor {
 	c := task.Cursor{Sort: q.Sort, Desc: q.Desc, ID: t.ID}
 	switch q.Sort {
 	case task.SortCreated:
@@ -192,8 +202,8 @@ func cursorFor(q task.ListQuery, t task.Task, rank float32) task.Cursor {
 	case task.SortUpdated:
 		c.Value = t.UpdatedAt.Format(time.RFC3339Nano)
 	case task.SortDue:
-		if t.DueDate != nil {
-			c.Value = t.DueDate.Format(time.RFC3339Nano)
+		if storedDue != nil {
+			c.Value = task.CursorTimeValue(*storedDue)
 		}
 	case task.SortPriority:
 		c.Value = strconv.Itoa(t.Priority.Rank())
@@ -215,13 +225,16 @@ func (s *Store) List(ctx context.Context, user string, q task.ListQuery) ([]task
 	}
 	defer rows.Close()
 	items := make([]task.Task, 0, q.Limit)
-	var lastRank float32
+	var (
+		lastRank float32
+		lastDue  *time.Time
+	)
 	for rows.Next() {
 		if len(items) == q.Limit {
-			c := cursorFor(q, items[len(items)-1], lastRank)
+			c := cursorFor(q, items[len(items)-1], lastRank, lastDue)
 			return items, &c, nil
 		}
-		t, err := scanTask(rankRow{rows, &lastRank})
+		t, err := scanTask(rankRow{rows, &lastRank, &lastDue})
 		if err != nil {
 			return nil, nil, dbErr(err)
 		}
@@ -230,10 +243,12 @@ func (s *Store) List(ctx context.Context, user string, q task.ListQuery) ([]task
 	return items, nil, dbErr(rows.Err())
 }
 
-// rankRow lets scanTask read a row that carries the rank as its last column.
+// rankRow lets scanTask read a row that carries the rank and the stored due
+// date as its last columns.
 type rankRow struct {
 	pgx.Rows
 	rank *float32
+	due  **time.Time
 }
 
-func (r rankRow) Scan(dest ...any) error { return r.Rows.Scan(append(dest, r.rank)...) }
+func (r rankRow) Scan(dest ...any) error { return r.Rows.Scan(append(dest, r.rank, r.due)...) }

@@ -51,7 +51,25 @@ func scanTask(row pgx.Row) (task.Task, error) {
 	}
 	utc(&t.DueDate, &t.ReminderTime, &t.CompletedAt, &t.SeriesStart)
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	if t.Recurrence != nil {
+		utc(&t.Recurrence.EndDate)
+	}
+	clampTimes(&t)
 	return t, nil
+}
+
+// clampTimes moves instants stored before their range was enforced (a due
+// date in the year 10000) to the nearest bound, so that the task still
+// encodes and one such row cannot break a user's whole list.
+func clampTimes(t *task.Task) {
+	for _, p := range []*time.Time{t.DueDate, t.ReminderTime, t.CompletedAt, t.SeriesStart, &t.CreatedAt, &t.UpdatedAt} {
+		if p != nil {
+			*p = task.Clamp(*p)
+		}
+	}
+	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
+		*t.Recurrence.EndDate = task.Clamp(*t.Recurrence.EndDate)
+	}
 }
 
 // microseconds truncates t's times to PostgreSQL's precision.
@@ -200,10 +218,15 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 		if t.Tags, err = canonicalTags(ctx, q, t.UserID, t.Tags); err != nil {
 			return err
 		}
+		// The event holds the whole task: if it encodes, so does the pattern.
+		evs := events.Created(s.Source, t)
+		if err := events.Encoded(evs); err != nil {
+			return err
+		}
 		out, err = scanTask(q.QueryRow(ctx, insertTask, t.ID, t.UserID, t.Title, t.Description, t.Status,
 			t.Priority.Rank(), t.Tags, tagKeys(t.Tags), t.DueDate, t.ReminderTime, t.IsRecurring,
 			recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt, t.CreatedAt, tagColors(t.Tags),
-			outboxJSON(ctx, events.Created(s.Source, t)), t.SeriesStart))
+			outboxJSON(ctx, evs), t.SeriesStart))
 		return err
 	}
 	if idem == nil {
@@ -230,7 +253,10 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 		if err := insert(tx); err != nil {
 			return err
 		}
-		body, _ := json.Marshal(out)
+		body, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
 			idem.scope(t.UserID), idem.Key, body)
 		return err
@@ -299,7 +325,11 @@ func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, chan
 		if err != nil {
 			return err
 		}
-		if err := writeEvents(ctx, tx, events.Changed(s.Source, cur, out)); err != nil {
+		evs := events.Changed(s.Source, cur, out)
+		if err := events.Encoded(evs); err != nil {
+			return err // rolls the change back: a task whose events carry no data is not stored
+		}
+		if err := writeEvents(ctx, tx, evs); err != nil {
 			return err
 		}
 		changed = true
@@ -322,7 +352,11 @@ func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64, now 
 		if ifMatch > 0 && out.Version != ifMatch {
 			return errs.ErrPrecondition
 		}
-		return writeEvents(ctx, tx, events.Deleted(s.Source, out, now))
+		evs := events.Deleted(s.Source, out, now)
+		if err := events.Encoded(evs); err != nil {
+			return err
+		}
+		return writeEvents(ctx, tx, evs)
 	})
 	return out, err
 }

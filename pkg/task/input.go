@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/taskflow/taskflow/pkg/errs"
 )
@@ -46,7 +47,7 @@ func ParseInput(data []byte) (in Input, ok bool, err error) {
 	if err != nil {
 		return in, false, err
 	}
-	fe := errs.FieldErrors{}
+	fe := JSONProblems(data)
 	for name, raw := range fields {
 		switch name {
 		case "title":
@@ -133,6 +134,95 @@ func object(data []byte) (map[string]json.RawMessage, error) {
 	return fields, nil
 }
 
+// JSONProblems walks one JSON document and reports, under each field's path
+// as clients write it ("title", "recurrence_pattern.timezone"; an array's
+// items under the array's name), a key given twice and a string that is not
+// valid UTF-8 or holds a NUL. encoding/json keeps the last of duplicate keys
+// and quietly replaces invalid UTF-8, so neither is visible once decoded; and
+// PostgreSQL refuses NUL in text. A document that is not valid JSON is left
+// to the decoder to report.
+func JSONProblems(data []byte) errs.FieldErrors {
+	fe := errs.FieldErrors{}
+	type level struct {
+		object  bool
+		path    string          // of the object or array
+		seen    map[string]bool // an object's keys so far
+		key     string          // the path of the member being read
+		wantKey bool
+	}
+	var stack []*level
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var prev int64
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return fe
+		}
+		raw := data[prev:dec.InputOffset()] // the token, after any separator
+		prev = dec.InputOffset()
+		var top *level
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.wantKey {
+			if key, ok := tok.(string); ok {
+				top.key = joinPath(top.path, key)
+				if msg := rawTextProblem(raw, key); msg != "" {
+					fe.Add(top.key, msg)
+				}
+				if top.seen[key] {
+					fe.Add(top.key, "is given more than once")
+				}
+				top.seen[key], top.wantKey = true, false
+				continue
+			}
+		}
+		path := ""
+		if top != nil {
+			path = top.path
+			if top.object {
+				path = top.key
+			}
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, &level{object: true, path: path, seen: map[string]bool{}, wantKey: true})
+				continue
+			case '[':
+				stack = append(stack, &level{path: path})
+				continue
+			default: // '}' or ']': the container is one complete value of its parent
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if msg := rawTextProblem(raw, v); msg != "" {
+				fe.Add(path, msg)
+			}
+		}
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
+}
+
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// rawTextProblem checks a string token as sent (raw) and as decoded (s).
+func rawTextProblem(raw []byte, s string) string {
+	if !utf8.Valid(raw) {
+		return "must be valid UTF-8"
+	}
+	return TextProblem(s)
+}
+
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
 // decodeString decodes a string field; null leaves Value nil.
@@ -170,16 +260,54 @@ func decodeTime(raw json.RawMessage, name string, fe errs.FieldErrors) Opt[time.
 	return o
 }
 
-// ParseTime parses an RFC 3339 timestamp with an explicit offset, in UTC.
+// The instants TaskFlow accepts in any date field, inclusive, in UTC. Every
+// place a date goes holds them: PostgreSQL's timestamptz, Go's JSON encoding
+// of times and RFC 3339 itself (a four-digit year, in UTC as we answer), Dapr
+// job schedules and CloudEvents times. MaxTime is a whole second, so that a
+// reminder rounded up to the second stays inside too.
+var (
+	MinTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// maxOffset is the largest UTC offset RFC 3339 can write (±23:59).
+const maxOffset = 23*3600 + 59*60
+
+// ParseTime parses an RFC 3339 timestamp with an explicit offset, in UTC. The
+// offset must be one RFC 3339 allows (hours 00..23, minutes 00..59; Go's
+// parser takes +24:00 and -23:60 too), and the instant must lie within
+// MinTime..MaxTime once in UTC.
 func ParseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("must be an RFC 3339 timestamp with offset, like 2027-03-01T09:00:00Z")
 	}
-	if t.Year() < 1900 || t.Year() > 9999 {
-		return time.Time{}, fmt.Errorf("must be between the years 1900 and 9999")
+	_, off := t.Zone()
+	badMinutes := !strings.HasSuffix(s, "Z") && s[len(s)-2] > '5' // "+05:60"
+	if off > maxOffset || off < -maxOffset || badMinutes {
+		return time.Time{}, fmt.Errorf("must have a UTC offset from -23:59 to +23:59")
+	}
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return time.Time{}, errTimeRange
 	}
 	return t.UTC(), nil
+}
+
+var errTimeRange = fmt.Errorf("must be from %s to %s in UTC", MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
+
+// InRange reports whether t is within MinTime..MaxTime.
+func InRange(t time.Time) bool { return !t.Before(MinTime) && !t.After(MaxTime) }
+
+// Clamp returns t moved into MinTime..MaxTime: what a stored instant from
+// before the bounds were enforced is shown as, so that it still encodes.
+func Clamp(t time.Time) time.Time {
+	switch {
+	case t.Before(MinTime):
+		return MinTime
+	case t.After(MaxTime):
+		return MaxTime
+	}
+	return t
 }
 
 // apply copies the fields set in in onto t. A null title or description

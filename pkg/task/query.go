@@ -79,14 +79,17 @@ func decodeCursor(s string) (*Cursor, bool) {
 	}
 	var ok bool
 	switch c.Sort {
-	case SortCreated, SortUpdated, SortDue:
+	case SortCreated, SortUpdated:
 		_, err = time.Parse(time.RFC3339Nano, c.Value)
-		ok = err == nil || (c.Sort == SortDue && c.Value == "")
+		ok = err == nil
+	case SortDue:
+		_, ok = parseCursorTime(c.Value)
+		ok = ok || c.Value == ""
 	case SortPriority:
 		n, err := strconv.Atoi(c.Value)
 		ok = err == nil && n >= 0 && n <= 3
 	case SortTitle:
-		ok = len(c.Value) <= 4*MaxTitle
+		ok = len(c.Value) <= 4*MaxTitle && TextProblem(c.Value) == ""
 	case SortRelevance:
 		_, err = strconv.ParseFloat(c.Value, 32)
 		ok = err == nil
@@ -95,6 +98,31 @@ func decodeCursor(s string) (*Cursor, bool) {
 		ok = err == nil
 	}
 	return &c, ok
+}
+
+// CursorTimeValue renders a stored instant for a cursor: RFC 3339 when it
+// has a four-digit year, else "u" and its Unix microseconds (a row stored
+// before dates were bounded; RFC 3339 cannot write it).
+func CursorTimeValue(t time.Time) string {
+	if y := t.UTC().Year(); y >= 0 && y <= 9999 {
+		return t.Format(time.RFC3339Nano)
+	}
+	return "u" + strconv.FormatInt(t.UnixMicro(), 10)
+}
+
+// CursorTime reads a value CursorTimeValue wrote (the zero time when it cannot).
+func CursorTime(v string) time.Time {
+	t, _ := parseCursorTime(v)
+	return t
+}
+
+func parseCursorTime(v string) (time.Time, bool) {
+	if us, ok := strings.CutPrefix(v, "u"); ok {
+		n, err := strconv.ParseInt(us, 10, 64)
+		return time.UnixMicro(n).UTC(), err == nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
 }
 
 var listParams = map[string]bool{

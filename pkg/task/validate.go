@@ -2,6 +2,7 @@ package task
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/taskflow/taskflow/pkg/errs"
@@ -17,11 +18,10 @@ func (t *Task) Validate() error {
 	} else if utf8.RuneCountInString(t.Title) > MaxTitle {
 		fe.Add("title", "must be at most 200 characters")
 	}
-	if !utf8.ValidString(t.Title) || !utf8.ValidString(t.Description) {
-		fe.Add("title", "must be valid UTF-8")
-	}
-	if strings.ContainsRune(t.Title, 0) || strings.ContainsRune(t.Description, 0) {
-		fe.Add("title", "must not contain NUL characters")
+	for name, text := range map[string]string{"title": t.Title, "description": t.Description} {
+		if msg := TextProblem(text); msg != "" {
+			fe.Add(name, msg)
+		}
 	}
 	if utf8.RuneCountInString(t.Description) > MaxDescription {
 		fe.Add("description", "must be at most 10000 characters")
@@ -30,6 +30,11 @@ func (t *Task) Validate() error {
 		fe.Add("priority", "must be one of low, medium, high, urgent")
 	}
 	t.Tags = normaliseTags(t.Tags, fe)
+	checkRange(fe, "due_date", t.DueDate)
+	checkRange(fe, "reminder_time", t.ReminderTime)
+	if t.Recurrence != nil {
+		checkRange(fe, "recurrence_pattern.end_date", t.Recurrence.EndDate)
+	}
 	if t.ReminderTime != nil && t.DueDate != nil && t.ReminderTime.After(*t.DueDate) {
 		fe.Add("reminder_time", "must not be after due_date")
 	}
@@ -42,6 +47,27 @@ func (t *Task) Validate() error {
 		t.Recurrence.validate(fe, t.DueDate)
 	}
 	return fe.Err()
+}
+
+// checkRange refuses an instant outside MinTime..MaxTime: ParseTime already
+// does for what clients send, this holds for tasks made any other way (a
+// series' next occurrence).
+func checkRange(fe errs.FieldErrors, name string, t *time.Time) {
+	if t != nil && !InRange(*t) {
+		fe.Add(name, errTimeRange.Error())
+	}
+}
+
+// TextProblem says what makes s unfit to store as text ("" when nothing):
+// PostgreSQL refuses NUL characters and invalid UTF-8.
+func TextProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case strings.ContainsRune(s, 0):
+		return "must not contain NUL characters"
+	}
+	return ""
 }
 
 func normaliseTags(in []string, fe errs.FieldErrors) []string {
