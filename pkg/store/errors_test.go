@@ -77,7 +77,9 @@ func TestErrorsClassedBySQLSTATE(t *testing.T) {
 		{"undefined column (42703)", store.DBErr(exec(`SELECT nope FROM probe`)), 500},
 		{"internal error (XX000)", store.DBErr(raise("XX000")), 500},
 		{"feature not supported (0A000)", store.DBErr(raise("0A000")), 500},
-		{"no server answer", store.DBErr(errors.New("dial tcp 127.0.0.1:1: connection refused")), 503},
+		{"no server answer", store.DBErr(unreachableErr(t)), 503},
+		{"a statement cut short by its deadline", store.DBErr(deadlineErr(t, conn)), 503},
+		{"a value of ours that would not encode (no SQLSTATE)", store.DBErr(encodeErr(t, conn)), 500},
 	} {
 		status, detail := fn.Status(c.err)
 		if status != c.status {
@@ -98,4 +100,44 @@ func TestErrorsClassedBySQLSTATE(t *testing.T) {
 	if !errors.As(nulUser, &inv) {
 		t.Errorf("22021 is not an *errs.Invalid: %v", nulUser)
 	}
+}
+
+// unreachableErr is what pgx gives when no server answers.
+func unreachableErr(t *testing.T) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		c.Close(ctx)
+		t.Fatal("a server answered on port 1")
+	}
+	return err
+}
+
+// deadlineErr is what pgx gives when the caller's deadline ends a statement.
+func deadlineErr(t *testing.T, conn *pgx.Conn) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	c, err := pgx.ConnectConfig(context.Background(), conn.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if _, err = c.Exec(ctx, `SELECT pg_sleep(2)`); err == nil {
+		t.Fatal("pg_sleep outlived its deadline")
+	}
+	return err
+}
+
+// encodeErr is a failure of TaskFlow's own making, before any byte reaches the
+// server: a value pgx cannot encode. Retrying it can never succeed.
+func encodeErr(t *testing.T, conn *pgx.Conn) error {
+	t.Helper()
+	_, err := conn.Exec(context.Background(), `SELECT $1::int`, struct{ X chan int }{})
+	if err == nil {
+		t.Fatal("pgx encoded a channel")
+	}
+	return err
 }

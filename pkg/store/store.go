@@ -7,11 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 	"github.com/jackc/tern/v2/migrate"
 
 	"github.com/taskflow/taskflow/migrations"
@@ -116,11 +119,10 @@ func dbErr(err error) error {
 	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
-		var scan pgx.ScanArgError
-		if errors.As(err, &scan) {
-			return fmt.Errorf("database: %w", err)
+		if unreachable(err) {
+			return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
 		}
-		return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
+		return fmt.Errorf("database: %w", err) // our own failure (a value that would not encode, a scan): a logged 500
 	}
 	switch class := pe.Code[:2]; {
 	case pe.Code == "22P02", pe.Code == "22007", pe.Code == "22008", pe.Code == "22023":
@@ -151,4 +153,15 @@ func dataException(code string) string {
 		return "text contains a character the database cannot store"
 	}
 	return "invalid value (" + code + ")"
+}
+
+// unreachable reports an error without a SQLSTATE that says the server could
+// not be reached or the connection was lost: a dial or TLS failure, a timeout,
+// a connection cut mid-statement, a pool that is closing. Retrying may succeed.
+func unreachable(err error) bool {
+	var connect *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connect) || errors.As(err, &netErr) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, puddle.ErrClosedPool)
 }
