@@ -63,7 +63,7 @@ func Occurrences(p task.Recurrence, dtstart time.Time, n int) ([]time.Time, erro
 // Successor is the occurrence that follows prev when prev was completed at
 // done: due at the series' first occurrence after max(prev's due date, done)
 // (after done for a series without due dates), with the same reminder offset.
-// ok is false when the series has ended.
+// ok is false when the series has ended, or would go on past task.MaxTime.
 func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, error) {
 	if !prev.IsRecurring || prev.Recurrence == nil {
 		return task.Task{}, false, nil
@@ -79,7 +79,9 @@ func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, 
 		dtstart = *prev.SeriesStart
 	}
 	due, ok, err := Next(*prev.Recurrence, dtstart, after)
-	if err != nil || !ok {
+	if err != nil || !ok || !task.InRange(due) {
+		// A series also ends where TaskFlow's dates do (task.MaxTime): a
+		// successor past it could not be encoded everywhere it goes.
 		return task.Task{}, false, err
 	}
 	next := task.Task{

@@ -165,6 +165,16 @@ func TestSuccessor(t *testing.T) {
 	if _, ok, _ := Successor(task.Task{}, now, now); ok {
 		t.Error("a task that does not recur got a successor")
 	}
+	// A series ends where TaskFlow's dates end: daily at 20:00 in New York,
+	// the occurrence after 9999-12-30 is 9999-12-31 locally but in year
+	// 10000 in UTC, which JSON, events and Dapr cannot carry.
+	last := prev
+	d9999 := time.Date(9999, 12, 31, 1, 0, 0, 0, time.UTC) // 9999-12-30T20:00-05:00
+	last.DueDate, last.SeriesStart, last.ReminderTime = &d9999, &d9999, nil
+	last.Recurrence = &task.Recurrence{Frequency: task.Daily, Interval: 1, Timezone: "America/New_York"}
+	if next, ok, err := Successor(last, d9999, now); ok || err != nil {
+		t.Errorf("a successor past task.MaxTime: %v %v %v", next.DueDate, ok, err)
+	}
 }
 
 func TestNeverMatchingRuleEnds(t *testing.T) {
