@@ -503,3 +503,34 @@ func TestRecurrenceContinuesTheTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestEventTimeOutOfRangeIs400: a CloudEvent time that parses but lies
+// outside the dates TaskFlow holds (an offset that carries it into the year
+// 10000) can never succeed: stored, it would make the task's history fail to
+// encode for good.
+func TestEventTimeOutOfRangeIs400(t *testing.T) {
+	e := newEnv(t, consumers.Audit)
+	created := write(t, e.st)
+	ev := e.outboxEvents()[1]
+	for _, tm := range []string{"9999-12-31T23:59:59-23:59", "1899-12-31T23:59:59Z"} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL, bytes.NewReader(ev.Data()))
+		for k, v := range map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0",
+			"Ce-Id": "far-" + tm, "Ce-Source": "/test", "Ce-Type": ev.Type(), "Ce-Time": tm} {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("time %s: %d, want 400", tm, res.StatusCode)
+		}
+	}
+	if n := e.rows("SELECT count(*) FROM audit_events"); n != 0 {
+		t.Fatalf("%d audit rows from events with an out-of-range time", n)
+	}
+	if _, err := e.st.History(context.Background(), "alice", created.ID, 100); err == nil {
+		t.Error("history found")
+	}
+}

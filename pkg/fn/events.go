@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/task"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
@@ -106,6 +107,14 @@ func ReadCloudEvent(r *http.Request) (*cloudevents.Event, error) {
 	}
 	if name, ok := controlFree(e); !ok {
 		return nil, errs.Invalidf("invalid CloudEvent: attribute " + name + " contains a control character")
+	}
+	// A time the SDK parses (Go takes an offset of -23:59 on 31 December
+	// 9999) may lie outside the dates TaskFlow holds: recorded as an audit
+	// entry's time it could never be encoded again, and sent on it would not
+	// parse as RFC 3339 at the next hop.
+	if tm := e.Time(); !tm.IsZero() && !task.InRange(tm) {
+		return nil, errs.Invalidf(fmt.Sprintf("invalid CloudEvent: attribute time must be from %s to %s",
+			task.MinTime.Format(time.RFC3339), task.MaxTime.Format(time.RFC3339)))
 	}
 	return e, nil
 }
