@@ -250,6 +250,10 @@ func TestCommandEventCreatesOnce(t *testing.T) {
 		"invalid UTF-8 user":  command("c-9", "{\"user_id\":\"al\xffice\",\"task\":{\"title\":\"x\"}}"),
 		"NUL in the title":    command("c-10", `{"user_id":"bob","task":{"title":"a\u0000b"}}`),
 		"NUL in a tag":        command("c-11", `{"user_id":"bob","task":{"title":"ok","tags":["a\u0000"]}}`),
+		// encoding/json keeps the last of two keys: which user would own the task?
+		"user id given twice": command("c-12", `{"user_id":"bob","task":{"title":"x"},"user_id":"mallory"}`),
+		"task given twice":    command("c-13", `{"user_id":"bob","task":{"title":"x"},"task":{"title":"y"}}`),
+		"trailing data":       command("c-14", `{"user_id":"bob","task":{"title":"x"}} {"user_id":"mallory"}`),
 	}
 	for name, ev := range bad {
 		if status := e.deliver(ev, false); status != http.StatusBadRequest {
