@@ -3,6 +3,7 @@ package task
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -74,7 +75,9 @@ func decodeCursor(s string) (*Cursor, bool) {
 		return nil, false
 	}
 	var c Cursor
-	if json.Unmarshal(b, &c) != nil || uuid.Validate(c.ID) != nil {
+	// Only the form a cursor is written in: uuid.Validate also takes
+	// "urn:uuid:…", which PostgreSQL's uuid refuses.
+	if json.Unmarshal(b, &c) != nil || len(c.ID) != 36 || uuid.Validate(c.ID) != nil {
 		return nil, false
 	}
 	var ok bool
@@ -91,8 +94,8 @@ func decodeCursor(s string) (*Cursor, bool) {
 	case SortTitle:
 		ok = len(c.Value) <= 4*MaxTitle && TextProblem(c.Value) == ""
 	case SortRelevance:
-		_, err = strconv.ParseFloat(c.Value, 32)
-		ok = err == nil
+		r, err := strconv.ParseFloat(c.Value, 32)
+		ok = err == nil && !math.IsNaN(r) && !math.IsInf(r, 0)
 	case SortDelivered:
 		_, err = time.Parse(time.RFC3339Nano, c.Value)
 		ok = err == nil
