@@ -188,6 +188,10 @@ func TestBadEventsAre4xx(t *testing.T) {
 		"unknown type":      post(`{}`, binary("dev.taskflow.other")),
 		"bad payload":       post(`[1,2]`, binary(events.TaskCreated)),
 		"no user":           post(`{"task":{"id":"0193f0c2-0000-7000-8000-000000000000"}}`, binary(events.TaskCreated)),
+		// uuid.Validate takes these forms, PostgreSQL's uuid does not: the
+		// store's 22P02 came back as a 404, which the Trigger retries.
+		"urn task id":    post(`{"user_id":"a","task":{"id":"urn:uuid:0193f0c2-0000-7000-8000-000000000000"}}`, binary(events.TaskCreated)),
+		"braced task id": post(`{"user_id":"a","task":{"id":"{0193f0c2-0000-7000-8000-000000000000}"}}`, binary(events.TaskCreated)),
 	}
 	for name, status := range cases {
 		if status != http.StatusBadRequest {

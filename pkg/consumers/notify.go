@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
-
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/taskflow/taskflow/pkg/errs"
@@ -78,7 +76,7 @@ func (n *Notifier) Consumers(*fn.Deps) map[string]fn.EventHandler {
 		var r events.ReminderData
 		dec := json.NewDecoder(bytes.NewReader(e.Data()))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&r); err != nil || uuid.Validate(r.TaskID) != nil || r.UserID == "" || r.RemindAt.IsZero() {
+		if err := dec.Decode(&r); err != nil || !task.ValidID(r.TaskID) || r.UserID == "" || r.RemindAt.IsZero() {
 			return errs.Invalidf("reminder.due data must have task_id, user_id, title and remind_at")
 		}
 		// A time outside TaskFlow's dates would be stored and then fail to

@@ -66,6 +66,12 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// ValidID reports whether s is an id as TaskFlow writes them: a UUID in its
+// canonical 36-character form. uuid.Validate alone also takes
+// "urn:uuid:…", which PostgreSQL's uuid refuses (22P02, which the store
+// reports as not found: a 404, which a Trigger retries).
+func ValidID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
+
 func decodeCursor(s string) (*Cursor, bool) {
 	if len(s) > 1024 {
 		return nil, false
@@ -75,9 +81,7 @@ func decodeCursor(s string) (*Cursor, bool) {
 		return nil, false
 	}
 	var c Cursor
-	// Only the form a cursor is written in: uuid.Validate also takes
-	// "urn:uuid:…", which PostgreSQL's uuid refuses.
-	if json.Unmarshal(b, &c) != nil || len(c.ID) != 36 || uuid.Validate(c.ID) != nil {
+	if json.Unmarshal(b, &c) != nil || !ValidID(c.ID) {
 		return nil, false
 	}
 	var ok bool
