@@ -542,3 +542,31 @@ func TestEventTimeOutOfRangeIs400(t *testing.T) {
 		t.Error("history found")
 	}
 }
+
+// TestInvalidUTF8AttributesAre400: a CloudEvents String attribute is
+// Unicode text. One with bytes that are not UTF-8 panicked the dead-letter
+// sink (a metric label must be UTF-8) or failed in PostgreSQL: a 5xx or a
+// dropped connection, retried until given up, and never dead-lettered. It
+// is refused as the control characters are, before any handler runs.
+func TestInvalidUTF8AttributesAre400(t *testing.T) {
+	e := newEnv(t, consumers.DeadLetter)
+	for _, h := range []string{"Ce-Id", "Ce-Type", "Ce-Subject", "Ce-Myext"} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL, bytes.NewBufferString(`{}`))
+		for k, v := range map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0",
+			"Ce-Id": "utf8-" + h, "Ce-Source": "/test", "Ce-Type": "dev.taskflow.other"} {
+			req.Header.Set(k, v)
+		}
+		req.Header.Set(h, "a\xffb")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", h, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s not UTF-8: %d, want 400", h, res.StatusCode)
+		}
+	}
+	if n := e.rows("SELECT count(*) FROM dead_letters"); n != 0 {
+		t.Errorf("%d dead letters", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
@@ -106,7 +107,7 @@ func ReadCloudEvent(r *http.Request) (*cloudevents.Event, error) {
 		return nil, errs.Invalidf("invalid CloudEvent: " + err.Error())
 	}
 	if name, ok := controlFree(e); !ok {
-		return nil, errs.Invalidf("invalid CloudEvent: attribute " + name + " contains a control character")
+		return nil, errs.Invalidf("invalid CloudEvent: attribute " + name + " is not UTF-8 text without control characters")
 	}
 	// A time the SDK parses (Go takes an offset of -23:59 on 31 December
 	// 9999) may lie outside the dates TaskFlow holds: recorded as an audit
@@ -120,10 +121,11 @@ func ReadCloudEvent(r *http.Request) (*cloudevents.Event, error) {
 }
 
 // controlFree checks the rule of CloudEvents' type system that a String
-// attribute holds no control characters (U+0000–U+001F, U+007F–U+009F): an
-// id with a NUL could not be sent on as an HTTP header nor stored, so it
-// would only be retried until given up. It returns the first attribute that
-// breaks it.
+// attribute is Unicode text without control characters (U+0000–U+001F,
+// U+007F–U+009F): an id with a NUL could not be sent on as an HTTP header
+// nor stored, and bytes that are not UTF-8 can be neither stored nor used
+// as a metric label (which panics), so either would only be retried until
+// given up. It returns the first attribute that breaks it.
 func controlFree(e *cloudevents.Event) (string, bool) {
 	attrs := map[string]string{"id": e.ID(), "source": e.Source(), "type": e.Type(), "subject": e.Subject(),
 		"dataschema": e.DataSchema(), "datacontenttype": e.DataContentType()}
@@ -133,7 +135,7 @@ func controlFree(e *cloudevents.Event) (string, bool) {
 		}
 	}
 	for k, v := range attrs {
-		if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		if !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
 			return k, false
 		}
 	}
