@@ -6,14 +6,13 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/google/uuid"
-
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/task"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
@@ -24,7 +23,7 @@ func taskData(e cloudevents.Event) (events.TaskData, error) {
 	if err := json.Unmarshal(e.Data(), &d); err != nil {
 		return d, errs.Invalidf("event data is not a task payload: " + err.Error())
 	}
-	if d.UserID == "" || uuid.Validate(d.Task.ID) != nil {
+	if d.UserID == "" || !task.ValidID(d.Task.ID) {
 		return d, errs.Invalidf("event data lacks user_id or task.id")
 	}
 	d.Task.UserID = d.UserID

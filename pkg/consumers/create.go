@@ -39,6 +39,14 @@ func CreateCommand(d *fn.Deps) map[string]fn.EventHandler {
 		if err := dec.Decode(&cmd); err != nil {
 			return errs.Invalidf("command data must be {\"user_id\": ..., \"task\": {...}}: " + err.Error())
 		}
+		if dec.More() {
+			return errs.Invalidf("command data has data after the JSON object")
+		}
+		// encoding/json keeps the last of two keys: a user_id given twice
+		// would leave the task's owner to whichever parser reads it.
+		if err := task.JSONProblems(e.Data()).Err(); err != nil {
+			return err
+		}
 		if cmd.UserID == "" || len(cmd.UserID) > 255 || !printable(cmd.UserID) {
 			return errs.InvalidField("user_id", "is required: at most 255 characters, no control characters")
 		}

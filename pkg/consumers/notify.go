@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
-
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/taskflow/taskflow/pkg/errs"
@@ -20,6 +18,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/task"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
@@ -77,8 +76,14 @@ func (n *Notifier) Consumers(*fn.Deps) map[string]fn.EventHandler {
 		var r events.ReminderData
 		dec := json.NewDecoder(bytes.NewReader(e.Data()))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&r); err != nil || uuid.Validate(r.TaskID) != nil || r.UserID == "" || r.RemindAt.IsZero() {
+		if err := dec.Decode(&r); err != nil || !task.ValidID(r.TaskID) || r.UserID == "" || r.RemindAt.IsZero() {
 			return errs.Invalidf("reminder.due data must have task_id, user_id, title and remind_at")
+		}
+		// A time outside TaskFlow's dates would be stored and then fail to
+		// encode in every list of the user's notifications.
+		if !task.InRange(r.RemindAt) || (r.DueDate != nil && !task.InRange(*r.DueDate)) {
+			return errs.Invalidf("reminder.due remind_at and due_date must be from " + task.MinTime.Format(time.RFC3339) +
+				" to " + task.MaxTime.Format(time.RFC3339))
 		}
 		msg := "Reminder: " + r.Title
 		if r.DueDate != nil {

@@ -142,6 +142,10 @@ func TestNotifyRefusesBadReminders(t *testing.T) {
 		"no user":     `{"task_id":"` + taskA + `","title":"x","remind_at":"2027-01-01T00:00:00Z"}`,
 		"extra field": `{"task_id":"` + taskA + `","user_id":"a","title":"x","remind_at":"2027-01-01T00:00:00Z","admin":1}`,
 		"no time":     `{"task_id":"` + taskA + `","user_id":"a","title":"x"}`,
+		// Both parse, but the year 10000 in UTC would make the user's
+		// notification list fail to encode for good.
+		"remind_at out of range": `{"task_id":"` + taskA + `","user_id":"a","title":"x","remind_at":"9999-12-31T23:59:59-23:59"}`,
+		"due_date out of range":  `{"task_id":"` + taskA + `","user_id":"a","title":"x","remind_at":"2027-01-01T00:00:00Z","due_date":"1899-12-31T00:00:00Z"}`,
 	} {
 		ev := reminder("bad", "a", taskA)
 		_ = ev.SetData("application/json", []byte(data))

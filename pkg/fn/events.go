@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
@@ -18,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/task"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
@@ -105,16 +107,25 @@ func ReadCloudEvent(r *http.Request) (*cloudevents.Event, error) {
 		return nil, errs.Invalidf("invalid CloudEvent: " + err.Error())
 	}
 	if name, ok := controlFree(e); !ok {
-		return nil, errs.Invalidf("invalid CloudEvent: attribute " + name + " contains a control character")
+		return nil, errs.Invalidf("invalid CloudEvent: attribute " + name + " is not UTF-8 text without control characters")
+	}
+	// A time the SDK parses (Go takes an offset of -23:59 on 31 December
+	// 9999) may lie outside the dates TaskFlow holds: recorded as an audit
+	// entry's time it could never be encoded again, and sent on it would not
+	// parse as RFC 3339 at the next hop.
+	if tm := e.Time(); !tm.IsZero() && !task.InRange(tm) {
+		return nil, errs.Invalidf(fmt.Sprintf("invalid CloudEvent: attribute time must be from %s to %s",
+			task.MinTime.Format(time.RFC3339), task.MaxTime.Format(time.RFC3339)))
 	}
 	return e, nil
 }
 
 // controlFree checks the rule of CloudEvents' type system that a String
-// attribute holds no control characters (U+0000–U+001F, U+007F–U+009F): an
-// id with a NUL could not be sent on as an HTTP header nor stored, so it
-// would only be retried until given up. It returns the first attribute that
-// breaks it.
+// attribute is Unicode text without control characters (U+0000–U+001F,
+// U+007F–U+009F): an id with a NUL could not be sent on as an HTTP header
+// nor stored, and bytes that are not UTF-8 can be neither stored nor used
+// as a metric label (which panics), so either would only be retried until
+// given up. It returns the first attribute that breaks it.
 func controlFree(e *cloudevents.Event) (string, bool) {
 	attrs := map[string]string{"id": e.ID(), "source": e.Source(), "type": e.Type(), "subject": e.Subject(),
 		"dataschema": e.DataSchema(), "datacontenttype": e.DataContentType()}
@@ -124,7 +135,7 @@ func controlFree(e *cloudevents.Event) (string, bool) {
 		}
 	}
 	for k, v := range attrs {
-		if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		if !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
 			return k, false
 		}
 	}

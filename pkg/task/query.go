@@ -3,6 +3,7 @@ package task
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -65,6 +66,12 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// ValidID reports whether s is an id as TaskFlow writes them: a UUID in its
+// canonical 36-character form. uuid.Validate alone also takes
+// "urn:uuid:…", which PostgreSQL's uuid refuses (22P02, which the store
+// reports as not found: a 404, which a Trigger retries).
+func ValidID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
+
 func decodeCursor(s string) (*Cursor, bool) {
 	if len(s) > 1024 {
 		return nil, false
@@ -74,7 +81,7 @@ func decodeCursor(s string) (*Cursor, bool) {
 		return nil, false
 	}
 	var c Cursor
-	if json.Unmarshal(b, &c) != nil || uuid.Validate(c.ID) != nil {
+	if json.Unmarshal(b, &c) != nil || !ValidID(c.ID) {
 		return nil, false
 	}
 	var ok bool
@@ -91,8 +98,8 @@ func decodeCursor(s string) (*Cursor, bool) {
 	case SortTitle:
 		ok = len(c.Value) <= 4*MaxTitle && TextProblem(c.Value) == ""
 	case SortRelevance:
-		_, err = strconv.ParseFloat(c.Value, 32)
-		ok = err == nil
+		r, err := strconv.ParseFloat(c.Value, 32)
+		ok = err == nil && !math.IsNaN(r) && !math.IsInf(r, 0)
 	case SortDelivered:
 		_, err = time.Parse(time.RFC3339Nano, c.Value)
 		ok = err == nil

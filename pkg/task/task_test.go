@@ -214,6 +214,22 @@ func TestCursorMustMatchSort(t *testing.T) {
 	if _, err := ParseListQuery(url.Values{"sort": {"due_date"}, "order": {"desc"}, "cursor": {c}}, false, now); err == nil {
 		t.Error("cursor of another order accepted")
 	}
+	// Forms uuid.Validate takes but PostgreSQL's uuid does not (a 404 from
+	// the database for a listing), and a rank no listing writes.
+	for _, c := range []Cursor{
+		{Sort: SortCreated, Value: "2027-01-01T00:00:00Z", ID: "urn:uuid:0193f0c2-0000-7000-8000-000000000000"},
+		{Sort: SortCreated, Value: "2027-01-01T00:00:00Z", ID: "{0193f0c2-0000-7000-8000-000000000000}"},
+		{Sort: SortRelevance, Value: "NaN", ID: "0193f0c2-0000-7000-8000-000000000000"},
+		{Sort: SortRelevance, Value: "-Inf", ID: "0193f0c2-0000-7000-8000-000000000000"},
+	} {
+		v := url.Values{"cursor": {c.Encode()}}
+		if c.Sort == SortRelevance {
+			v.Set("q", "word")
+		}
+		if fe := fields(t, func() error { _, err := ParseListQuery(v, c.Sort == SortRelevance, now); return err }()); fe["cursor"] == "" {
+			t.Errorf("cursor %+v accepted", c)
+		}
+	}
 }
 
 func TestSearchTerms(t *testing.T) {
