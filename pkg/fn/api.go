@@ -210,10 +210,16 @@ func checkEdge(r *http.Request, route *Route) error {
 		}
 	}
 	for _, h := range textHeaders {
-		for _, v := range r.Header.Values(h) {
+		vals := r.Header.Values(h)
+		for _, v := range vals {
 			if msg := textProblem(v); msg != "" {
 				fe.Add(h, msg)
 			}
+		}
+		// If-Match is a list (RFC 9110 §13.1.1); the others name one thing,
+		// and a second copy would leave which one counts to chance.
+		if len(vals) > 1 && h != "If-Match" {
+			fe.Add(h, "must be sent once")
 		}
 	}
 	return fe.Err()

@@ -115,6 +115,7 @@ func TestHostileTextIsRefusedAtTheEdge(t *testing.T) {
 		{"GET", "/api/notifications?cursor=%00", "", "cursor", nil},
 		{"POST", "/api/tasks", `{"title":"t"}`, "Idempotency-Key", []string{"Idempotency-Key: k\xffk"}},
 		{"PATCH", "/api/tasks/" + id, `{"title":"t2"}`, "If-Match", []string{"If-Match: \"v1\xff\""}},
+		{"POST", "/api/tasks", `{"title":"t"}`, "Idempotency-Key", []string{"Idempotency-Key: one", "Idempotency-Key: two"}},
 		{"POST", "/api/tasks", `{"title":"a\u0000b"}`, "title", nil},
 		{"POST", "/api/tasks", "{\"title\":\"a\xffb\"}", "title", nil},
 		{"POST", "/api/tasks", `{"title":"t","description":"x\u0000"}`, "description", nil},

@@ -87,9 +87,15 @@ func (a *api) do(method, path, user, body string, headers ...string) resp {
 	if user != "" {
 		req.Header.Set("Authorization", "Bearer "+token(a.t, user))
 	}
+	given := map[string]bool{} // a header listed twice is sent twice; once, it replaces the default
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
+		if given[k] {
+			req.Header.Add(k, v)
+		} else {
+			req.Header.Set(k, v)
+		}
+		given[k] = true
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
