@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/task"
 )
 
 // Config is what every API function reads from its environment.
@@ -197,11 +197,11 @@ func checkEdge(r *http.Request, route *Route) error {
 	}
 	fe := errs.FieldErrors{}
 	for name, vals := range query {
-		if msg := textProblem(name); msg != "" {
+		if msg := task.TextProblem(name); msg != "" {
 			fe.Add(name, "the parameter's name "+msg)
 		}
 		for _, v := range vals {
-			if msg := textProblem(v); msg != "" {
+			if msg := task.TextProblem(v); msg != "" {
 				fe.Add(name, msg)
 			}
 		}
@@ -212,7 +212,7 @@ func checkEdge(r *http.Request, route *Route) error {
 	for _, h := range textHeaders {
 		vals := r.Header.Values(h)
 		for _, v := range vals {
-			if msg := textProblem(v); msg != "" {
+			if msg := task.TextProblem(v); msg != "" {
 				fe.Add(h, msg)
 			}
 		}
@@ -223,18 +223,6 @@ func checkEdge(r *http.Request, route *Route) error {
 		}
 	}
 	return fe.Err()
-}
-
-// textProblem says why s cannot be taken as text ("" when it can):
-// PostgreSQL refuses NUL and invalid UTF-8 in text.
-func textProblem(s string) string {
-	switch {
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	case strings.ContainsRune(s, 0):
-		return "must not contain NUL characters"
-	}
-	return ""
 }
 
 // ReadJSON reads a JSON request body of at most MaxBody bytes. The body must
