@@ -113,7 +113,7 @@ func (r *Recurrence) validate(fe errs.FieldErrors, due *time.Time) {
 		r.Timezone = "UTC"
 	}
 	loc, err := time.LoadLocation(r.Timezone)
-	if err != nil || strings.ContainsAny(r.Timezone, "\x00") || r.Timezone == "Local" {
+	if err != nil || !zoneName(r.Timezone) {
 		fe.Add(p+"timezone", "must be an IANA time zone such as Europe/Berlin")
 		loc = nil
 	}
@@ -257,6 +257,20 @@ func (r Recurrence) Location() (*time.Location, error) {
 		return time.UTC, nil
 	}
 	return time.LoadLocation(r.Timezone)
+}
+
+// zoneName reports whether name is an IANA zone that every TaskFlow process
+// resolves alike: not "Local" (the host's zone), and none of the copies a
+// host's zoneinfo directory may add beside the IANA names ("right/…" counts
+// leap seconds, "posix/…", "localtime", "posixrules"), which the embedded
+// tzdata of a minimal image does not have.
+func zoneName(name string) bool {
+	switch {
+	case name == "Local", name == "localtime", name == "posixrules", strings.ContainsRune(name, 0),
+		strings.HasPrefix(name, "right/"), strings.HasPrefix(name, "posix/"):
+		return false
+	}
+	return true
 }
 
 var weekdays = [...]time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday,

@@ -55,6 +55,10 @@ func TestRecurrenceRefusesOutOfRange(t *testing.T) {
 		{"WKST unknown", `{"rrule":"FREQ=WEEKLY;WKST=XX"}`, "rrule", "WKST"},
 		{"UNTIL not UTC", `{"rrule":"FREQ=DAILY;UNTIL=20301231"}`, "rrule", "UNTIL"},
 		{"no FREQ", `{"rrule":"INTERVAL=2"}`, "rrule", "FREQ is required"},
+		{"the host's zone", `{"frequency":"daily","timezone":"Local"}`, "timezone", "IANA"},
+		{"a leap-second zone of the host", `{"frequency":"daily","timezone":"right/UTC"}`, "timezone", "IANA"},
+		{"a posix copy of a zone", `{"frequency":"daily","timezone":"posix/Europe/Berlin"}`, "timezone", "IANA"},
+		{"the host's localtime file", `{"frequency":"daily","timezone":"localtime"}`, "timezone", "IANA"},
 		// Self-contradictions.
 		{"UNTIL and COUNT", `{"rrule":"FREQ=DAILY;COUNT=3;UNTIL=20301231T000000Z"}`, "rrule", "COUNT cannot be combined with UNTIL"},
 		{"end_date and occurrences", `{"frequency":"daily","end_date":"2030-12-31T00:00:00Z","occurrences":3}`, "occurrences", "end_date"},
