@@ -2,7 +2,9 @@ package fn
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -94,12 +96,19 @@ func consumeSpan(ctx context.Context, e *cloudevents.Event) (context.Context, tr
 // ReadCloudEvent decodes the CloudEvent of an HTTP request, binary or
 // structured mode; anything else is an *errs.Invalid (400, never retried).
 func ReadCloudEvent(r *http.Request) (*cloudevents.Event, error) {
+	body := &limitedBody{ReadCloser: r.Body}
+	r.Body = body
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer msg.Finish(nil)
 	if msg.ReadEncoding() == binding.EncodingUnknown {
 		return nil, errs.Invalidf("not a CloudEvent (binary or structured mode)")
 	}
 	e, err := binding.ToEvent(r.Context(), msg)
+	if body.tooLarge != nil {
+		// A body over the limit without a Content-Length (chunked) stops
+		// inside the SDK, which reports a parse error: it is a 413 all the same.
+		return nil, body.tooLarge
+	}
 	if err != nil {
 		return nil, errs.Invalidf("malformed CloudEvent: " + err.Error())
 	}
@@ -140,4 +149,20 @@ func controlFree(e *cloudevents.Event) (string, bool) {
 		}
 	}
 	return "", true
+}
+
+// limitedBody remembers that a read of the request body hit its size limit
+// (http.MaxBytesReader, set by LimitBody), whatever the reader above it makes
+// of the error.
+type limitedBody struct {
+	io.ReadCloser
+	tooLarge *http.MaxBytesError
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if tl := (*http.MaxBytesError)(nil); errors.As(err, &tl) {
+		b.tooLarge = tl
+	}
+	return n, err
 }
