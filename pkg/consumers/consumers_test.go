@@ -3,6 +3,7 @@ package consumers_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -373,6 +374,40 @@ func completedEvent(t *testing.T, e *env, id string) cloudevents.Event {
 		t.Fatal("no task.completed event")
 	}
 	return last
+}
+
+// TestRecurrenceRefusesAnInvalidSuccessor: a task.completed whose task no
+// write of TaskFlow's could have made (here a reminder an hour after its due
+// date) is refused with 400 and makes no successor.
+func TestRecurrenceRefusesAnInvalidSuccessor(t *testing.T) {
+	e := newEnv(t, consumers.Recurrence)
+	in, _, err := task.ParseInput([]byte(`{"title":"Daily","due_date":"2027-03-01T09:00:00Z",
+		"recurrence_pattern":{"frequency":"daily","timezone":"UTC"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := task.New("alice", in, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC))
+	first, _, err := e.st.Create(context.Background(), tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := completedEvent(t, e, first.ID)
+	var data map[string]any
+	if err := json.Unmarshal(ev.Data(), &data); err != nil {
+		t.Fatal(err)
+	}
+	data["task"].(map[string]any)["reminder_time"] = "2027-03-01T10:00:00Z"
+	forged := ev.Clone()
+	forged.SetID(ev.ID() + "-forged")
+	if err := forged.SetData("application/json", data); err != nil {
+		t.Fatal(err)
+	}
+	if status := e.deliver(forged, false); status != http.StatusBadRequest {
+		t.Errorf("forged task.completed: %d, want 400", status)
+	}
+	if n := e.rows("SELECT count(*) FROM tasks"); n != 1 {
+		t.Errorf("%d tasks, want 1: a successor was made from an invalid task", n)
+	}
 }
 
 // TestRecurrenceOneSuccessor: the same task.completed delivered 3 times,

@@ -41,6 +41,12 @@ func Recurrence(d *fn.Deps) map[string]fn.EventHandler {
 		}
 		var succ *task.Task
 		if ok {
+			// The event is the only source of the successor's fields: one
+			// that TaskFlow's own writes could not have made (a reminder
+			// after its due date, a title too long) is refused, not stored.
+			if err := next.Validate(); err != nil {
+				return err
+			}
 			succ = &next
 		}
 		created, err := d.Store.CreateSuccessor(ctx, "recurrence", e.ID(), t.ID, succ)
