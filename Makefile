@@ -5,7 +5,7 @@ BIN   := .cache/bin
 # `make token USER=alice`: USER from the command line, not the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
-.PHONY: run test build token vet fmt bench load drill clean
+.PHONY: run test check build token vet fmt bench load drill clean
 
 ## build: compile every function and the dev tools into .cache/bin
 build:
@@ -22,6 +22,13 @@ run: build
 ## test: every test, against the real PostgreSQL it starts when none answers
 test:
 	scripts/test.sh
+
+## check: the fast loop: gofmt, vet and the short tests (no drills, whole stack, real Dapr or image builds)
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+	@export TASKFLOW_TEST_DATABASE_URL="$${TASKFLOW_TEST_DATABASE_URL:-$$(scripts/postgres.sh postgres)}" && \
+	 $(GO) test -short -count=1 ./...
 
 ## token: a dev token for USER (default dev-user), signed with the dev secret
 token:

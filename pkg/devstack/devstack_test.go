@@ -71,6 +71,9 @@ func traceIDs(t *testing.T, kafkaAddr, topic string) map[string]string {
 // does, creates and reads a task through the one base URL, then stops it and
 // checks that no process is left behind.
 func TestStackEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", bin+"/", "../../functions/...")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -24,6 +24,9 @@ func daprBin(t *testing.T) string {
 // acknowledged is lost or doubled. `make drill` runs the same drills with
 // the outages RELIABILITY.md reports.
 func TestDrills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the fault drills run the whole stack for minutes")
+	}
 	bin := t.TempDir()
 	if out, err := exec.Command("go", "build", "-o", bin+"/", "../../functions/...").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

@@ -126,6 +126,9 @@ func (e *env) waitFired(taskID string, within time.Duration) []events.ReminderDa
 // completed or deleted task never reminds; a job deleted behind TaskFlow's
 // back is re-created by the reconciler and fires.
 func TestRemindersOnRealDapr(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real daprd and scheduler")
+	}
 	e := newEnv(t)
 	ctx := context.Background()
 	at := time.Now().Add(4 * time.Second).Truncate(time.Second).UTC()
@@ -205,6 +208,9 @@ func TestRemindersOnRealDapr(t *testing.T) {
 // reminders are pending and start again on the same data: every reminder
 // still fires, once.
 func TestRemindersSurviveDaprRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real daprd and scheduler")
+	}
 	svc, st, url := newService(t)
 	data := t.TempDir()
 	port := startApp(t, svc)
@@ -292,6 +298,9 @@ func cloudeventsNew(typ string, d events.TaskData) cloudevents.Event {
 // the reminder is due and for several seconds after; the reminder keeps
 // being retried and fires, once, when the database is back.
 func TestReminderOutlivesDatabaseOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real daprd and scheduler")
+	}
 	e := newEnv(t)
 	at := time.Now().Add(3 * time.Second).Truncate(time.Second).UTC()
 	tk := e.task("through an outage", at)
