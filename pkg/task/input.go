@@ -56,6 +56,7 @@ func ParseInput(data []byte) (in Input, ok bool, err error) {
 			in.Description = decodeString(raw, name, fe)
 		case "priority":
 			s := decodeString(raw, name, fe)
+			in.Priority = Opt[Priority]{Set: true} // null: the default, medium
 			if s.Value != nil {
 				p := Priority(*s.Value)
 				if p.Rank() < 0 {
@@ -89,8 +90,11 @@ func ParseInput(data []byte) (in Input, ok bool, err error) {
 			in.ReminderTime = decodeTime(raw, name, fe)
 		case "is_recurring":
 			in.IsRecurring = Opt[bool]{Set: true}
+			if isNull(raw) {
+				continue // the default: recurring exactly when there is a pattern
+			}
 			var b bool
-			if isNull(raw) || json.Unmarshal(raw, &b) != nil {
+			if json.Unmarshal(raw, &b) != nil {
 				fe.Add(name, "must be true or false")
 				continue
 			}
@@ -348,12 +352,11 @@ func (in Input) apply(t *Task, now time.Time) {
 	}
 	if in.Recurrence.Set {
 		t.Recurrence = in.Recurrence.Value
-		if in.Recurrence.Value != nil && !in.IsRecurring.Set {
-			t.IsRecurring = true
+		if in.IsRecurring.Value == nil {
+			t.IsRecurring = in.Recurrence.Value != nil
 		}
-		if in.Recurrence.Value == nil && !in.IsRecurring.Set {
-			t.IsRecurring = false
-		}
+	} else if in.IsRecurring.Set && in.IsRecurring.Value == nil {
+		t.IsRecurring = t.Recurrence != nil
 	}
 	if in.Status.Set && in.Status.Value != nil && *in.Status.Value != t.Status {
 		switch *in.Status.Value {

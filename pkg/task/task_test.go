@@ -238,3 +238,28 @@ func TestSearchTerms(t *testing.T) {
 		t.Errorf("SearchTerms = %q %q", got, msg)
 	}
 }
+
+// TestNullTakesTheDefault: API.md §3, a field sent as null takes its default
+// on create, PUT and PATCH alike; it is never a 400 or silently ignored.
+func TestNullTakesTheDefault(t *testing.T) {
+	body := `{"title":"a","description":null,"priority":null,"tags":null,"due_date":null,"reminder_time":null,` +
+		`"is_recurring":null,"recurrence_pattern":null}`
+	got, err := New("u1", mustParse(t, body), now)
+	if err != nil || got.Priority != Medium || got.IsRecurring || got.Recurrence != nil {
+		t.Fatalf("create with nulls: %+v %v", got, err)
+	}
+	cur := base(t)
+	for _, apply := range []func(Input, time.Time) (Task, bool, error){cur.Replace, cur.Patch} {
+		got, _, err := apply(mustParse(t, body), now.Add(time.Minute))
+		if err != nil {
+			t.Fatalf("nulls: %v", err)
+		}
+		if got.Priority != Medium || got.Description != "" || len(got.Tags) != 0 || got.DueDate != nil || got.IsRecurring {
+			t.Errorf("nulls kept values: %+v", got)
+		}
+	}
+	got, _, err = cur.Patch(mustParse(t, `{"is_recurring":null,"recurrence_pattern":{"frequency":"daily"}}`), now)
+	if err != nil || !got.IsRecurring {
+		t.Errorf("null is_recurring with a pattern: %+v %v", got, err)
+	}
+}
