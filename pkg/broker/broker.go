@@ -110,7 +110,7 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 			return
 		}
 		if recordBytes(rec) > MaxRecordBytes {
-			tooLarge(w)
+			fn.WriteError(w, r, log, errTooLarge)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
@@ -118,7 +118,7 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 		err = producer.ProduceSync(ctx, rec).FirstErr()
 		switch {
 		case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
-			tooLarge(w) // a cluster whose max.message.bytes is below the default: retrying cannot help
+			fn.WriteError(w, r, log, errTooLarge) // a cluster whose max.message.bytes is below the default: retrying cannot help
 		case err != nil:
 			fn.WriteError(w, r, log, errors.Join(errs.ErrUnavailable, err))
 		default:
@@ -127,7 +127,5 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 	})
 }
 
-func tooLarge(w http.ResponseWriter) {
-	fn.WriteJSON(w, http.StatusRequestEntityTooLarge, fn.ErrorBody{Error: fn.ErrorDetail{Code: "payload_too_large",
-		Message: fmt.Sprintf("the event exceeds the %d bytes a Kafka record may hold (data, attributes and headers)", MaxRecordBytes)}})
-}
+var errTooLarge = &errs.TooLarge{Message: fmt.Sprintf(
+	"the event exceeds the %d bytes a Kafka record may hold (data, attributes and headers)", MaxRecordBytes)}

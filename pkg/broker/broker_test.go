@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,8 +213,9 @@ func TestIngressTakesOnlyWhatKafkaTakes(t *testing.T) {
 			}
 		}
 	}
-	if status, msg := post("big", 1_030_000); status != http.StatusRequestEntityTooLarge {
-		t.Errorf("1.03 MB event: %d %s, want 413", status, msg)
+	if status, msg := post("big", 1_030_000); status != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(msg, `"code":"payload_too_large"`) || !strings.Contains(msg, "Kafka record") {
+		t.Errorf("1.03 MB event: %d %s, want 413 with the error envelope naming the record limit", status, msg)
 	}
 	if status, _ := post("huge", 1<<20); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("event over 1 MiB: %d, want 413", status)

@@ -31,6 +31,16 @@ var (
 	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
+// TooLarge is ErrTooLarge with the limit that was exceeded, in words the
+// client is shown ("the event exceeds the 1000000 bytes a Kafka record may
+// hold").
+type TooLarge struct{ Message string }
+
+func (e *TooLarge) Error() string { return e.Message }
+
+// Is makes a *TooLarge match ErrTooLarge.
+func (e *TooLarge) Is(target error) bool { return target == ErrTooLarge }
+
 // Invalid reports bad input: a message and, where known, one entry per field.
 type Invalid struct {
 	Message string

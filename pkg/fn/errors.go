@@ -30,9 +30,12 @@ type ErrorDetail struct {
 func Status(err error) (int, ErrorDetail) {
 	var inv *errs.Invalid
 	var tooLarge *http.MaxBytesError
+	var limit *errs.TooLarge
 	switch {
 	case errors.As(err, &inv):
 		return http.StatusBadRequest, ErrorDetail{Code: "invalid_request", Message: inv.Message, Fields: inv.Fields}
+	case errors.As(err, &limit):
+		return http.StatusRequestEntityTooLarge, ErrorDetail{Code: "payload_too_large", Message: limit.Message}
 	case errors.As(err, &tooLarge), errors.Is(err, errs.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, ErrorDetail{Code: "payload_too_large", Message: "request body exceeds 1 MiB"}
 	case errors.Is(err, errs.ErrUnauthenticated):

@@ -87,6 +87,8 @@ func TestStatusMapping(t *testing.T) {
 		{errs.ErrConflict, 409},
 		{errs.ErrPrecondition, 412},
 		{&http.MaxBytesError{Limit: 1}, 413},
+		{errs.ErrTooLarge, 413},
+		{&errs.TooLarge{Message: "the event exceeds a Kafka record"}, 413},
 		{errs.ErrUnsupportedMedia, 415},
 		{fmt.Errorf("%w: db down", errs.ErrUnavailable), 503},
 		{context.DeadlineExceeded, 503},

@@ -21,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
@@ -222,7 +223,7 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 func LimitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBody {
-			WriteJSON(w, http.StatusRequestEntityTooLarge, ErrorBody{Error: ErrorDetail{Code: "payload_too_large", Message: "request body exceeds 1 MiB"}})
+			WriteError(w, r, nil, errs.ErrTooLarge)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
