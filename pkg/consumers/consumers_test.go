@@ -355,6 +355,24 @@ func TestDeadLetterKeepsAnyData(t *testing.T) {
 
 // completedEvent completes a recurring task through the store and returns
 // the task.completed event the outbox holds for it.
+// createFor stores the task of a create body for user, created on 2027-02-01.
+func (e *env) createFor(t *testing.T, user, body string) task.Task {
+	t.Helper()
+	in, _, err := task.ParseInput([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := task.New(user, in, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, _, err := e.st.Create(context.Background(), tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
+}
+
 func completedEvent(t *testing.T, e *env, id string) cloudevents.Event {
 	t.Helper()
 	_, _, err := e.st.Update(context.Background(), "alice", id, 0, func(cur task.Task) (task.Task, bool, error) {
@@ -381,16 +399,8 @@ func completedEvent(t *testing.T, e *env, id string) cloudevents.Event {
 // date) is refused with 400 and makes no successor.
 func TestRecurrenceRefusesAnInvalidSuccessor(t *testing.T) {
 	e := newEnv(t, consumers.Recurrence)
-	in, _, err := task.ParseInput([]byte(`{"title":"Daily","due_date":"2027-03-01T09:00:00Z",
-		"recurrence_pattern":{"frequency":"daily","timezone":"UTC"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, _ := task.New("alice", in, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC))
-	first, _, err := e.st.Create(context.Background(), tk, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := e.createFor(t, "alice", `{"title":"Daily","due_date":"2027-03-01T09:00:00Z",
+		"recurrence_pattern":{"frequency":"daily","timezone":"UTC"}}`)
 	ev := completedEvent(t, e, first.ID)
 	var data map[string]any
 	if err := json.Unmarshal(ev.Data(), &data); err != nil {
@@ -415,17 +425,9 @@ func TestRecurrenceRefusesAnInvalidSuccessor(t *testing.T) {
 // due at the series' next occurrence with the reminder offset kept.
 func TestRecurrenceOneSuccessor(t *testing.T) {
 	e := newEnv(t, consumers.Recurrence)
-	in, _, err := task.ParseInput([]byte(`{"title":"Weekly review","tags":["work"],
+	first := e.createFor(t, "alice", `{"title":"Weekly review","tags":["work"],
 		"due_date":"2027-03-01T09:00:00+01:00","reminder_time":"2027-03-01T08:30:00+01:00",
-		"recurrence_pattern":{"frequency":"weekly","days_of_week":[1],"timezone":"Europe/Berlin","occurrences":3}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, _ := task.New("alice", in, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC))
-	first, _, err := e.st.Create(context.Background(), tk, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+		"recurrence_pattern":{"frequency":"weekly","days_of_week":[1],"timezone":"Europe/Berlin","occurrences":3}}`)
 	ev := completedEvent(t, e, first.ID)
 	for i := range 3 {
 		if status := e.deliver(ev, i == 1); status != http.StatusAccepted {
