@@ -28,8 +28,20 @@ const (
 
 // Config selects the accepted keys. At least one must be set.
 type Config struct {
-	Secret  string `envconfig:"TASKFLOW_AUTH_SECRET"`
-	JWKSURL string `envconfig:"TASKFLOW_AUTH_JWKS_URL"`
+	Secret string `envconfig:"TASKFLOW_AUTH_SECRET" desc:"HS256 secret of user tokens, at least 32 bytes"`
+	// BetterAuthSecret is Better Auth's name for the same secret, so that a
+	// deployment sharing one with Better Auth sets it once.
+	BetterAuthSecret string `envconfig:"BETTER_AUTH_SECRET" desc:"the HS256 secret under Better Auth's name; used when TASKFLOW_AUTH_SECRET is unset"`
+	JWKSURL          string `envconfig:"TASKFLOW_AUTH_JWKS_URL" desc:"JWKS URL of an identity provider whose EdDSA, ES256 or RS256 tokens are accepted"`
+}
+
+// HMACSecret is the HS256 secret in force: TASKFLOW_AUTH_SECRET, else
+// BETTER_AUTH_SECRET. This is the one place the alias is resolved.
+func (c Config) HMACSecret() string {
+	if c.Secret != "" {
+		return c.Secret
+	}
+	return c.BetterAuthSecret
 }
 
 // Verifier checks bearer tokens.
@@ -44,11 +56,11 @@ type Verifier struct {
 func NewVerifier(ctx context.Context, c Config) (*Verifier, error) {
 	v := &Verifier{}
 	var methods []string
-	if c.Secret != "" {
-		if len(c.Secret) < MinSecretLen {
+	if secret := c.HMACSecret(); secret != "" {
+		if len(secret) < MinSecretLen {
 			return nil, fmt.Errorf("auth secret must be at least %d bytes", MinSecretLen)
 		}
-		v.hmacKey = []byte(c.Secret)
+		v.hmacKey = []byte(secret)
 		methods = append(methods, jwt.SigningMethodHS256.Alg())
 	}
 	if c.JWKSURL != "" {
@@ -88,14 +100,14 @@ func (v *Verifier) key(t *jwt.Token) (any, error) {
 // Every failure is errs.ErrUnauthenticated, with a reason safe to show.
 func (v *Verifier) Verify(header string) (string, error) {
 	if header == "" {
-		return "", fmt.Errorf("%w: missing bearer token", errs.ErrUnauthenticated)
+		return "", errs.With(errs.ErrUnauthenticated, "missing bearer token")
 	}
 	if len(header) > MaxTokenLen {
-		return "", fmt.Errorf("%w: token too large", errs.ErrUnauthenticated)
+		return "", errs.With(errs.ErrUnauthenticated, "token too large")
 	}
 	scheme, raw, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.Count(raw, ".") != 2 {
-		return "", fmt.Errorf("%w: malformed bearer token", errs.ErrUnauthenticated)
+		return "", errs.With(errs.ErrUnauthenticated, "malformed bearer token")
 	}
 	var claims jwt.RegisteredClaims
 	if _, err := v.parser.ParseWithClaims(strings.TrimSpace(raw), &claims, v.key); err != nil {
@@ -110,16 +122,16 @@ func (v *Verifier) Verify(header string) (string, error) {
 		case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
 			reason = "token signature or algorithm not accepted"
 		}
-		return "", fmt.Errorf("%w: %s", errs.ErrUnauthenticated, reason)
+		return "", errs.With(errs.ErrUnauthenticated, reason)
 	}
 	if claims.Subject == "" || len(claims.Subject) > MaxSubjectLen {
-		return "", fmt.Errorf("%w: token has no usable sub", errs.ErrUnauthenticated)
+		return "", errs.With(errs.ErrUnauthenticated, "token has no usable sub")
 	}
 	// The user id is stored as text: PostgreSQL refuses NUL and invalid UTF-8,
 	// and a token naming such a user is one the API cannot accept (401, never
 	// the database's 503).
 	if !utf8.ValidString(claims.Subject) || strings.ContainsRune(claims.Subject, 0) {
-		return "", fmt.Errorf("%w: token sub must be valid UTF-8 without NUL characters", errs.ErrUnauthenticated)
+		return "", errs.With(errs.ErrUnauthenticated, "token sub must be valid UTF-8 without NUL characters")
 	}
 	return claims.Subject, nil
 }

@@ -92,7 +92,7 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			fn.WriteJSON(w, http.StatusMethodNotAllowed, fn.ErrorBody{Error: fn.ErrorDetail{Code: "method_not_allowed", Message: "POST CloudEvents here"}})
+			fn.WriteError(w, r, log, errPostHere)
 			return
 		}
 		if r.URL.Path != "/" && r.URL.Path != "/taskflow/taskflow" {
@@ -126,6 +126,8 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 		}
 	})
 }
+
+var errPostHere = &errs.Error{Kind: errs.ErrMethodNotAllowed, Public: "POST CloudEvents here"}
 
 var errTooLarge = &errs.TooLarge{Message: fmt.Sprintf(
 	"the event exceeds the %d bytes a Kafka record may hold (data, attributes and headers)", MaxRecordBytes)}

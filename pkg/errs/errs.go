@@ -21,6 +21,8 @@ var (
 	ErrUnauthenticated = errors.New("unauthenticated")
 	// ErrForbidden: the token is valid but may not act here.
 	ErrForbidden = errors.New("forbidden")
+	// ErrMethodNotAllowed: the path exists, not for this method.
+	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrUnsupportedMedia: the body is not JSON.
 	ErrUnsupportedMedia = errors.New("unsupported media type")
 	// ErrTooLarge: the body exceeds the size limit.
@@ -30,6 +32,55 @@ var (
 	// ErrUnavailable: a transient failure (database down, timeout); retrying may succeed.
 	ErrUnavailable = errors.New("temporarily unavailable")
 )
+
+// Error is a failure of one of the kinds above with the words a client is
+// shown (Public) kept apart from what went wrong inside (Cause), which is
+// logged and never shown. pkg/fn shows Public as the error body's message;
+// a sentinel on its own is shown with a fixed text of its kind.
+type Error struct {
+	Kind   error  // one of the sentinels above
+	Public string // the client's message, complete ("unauthenticated: token expired")
+	Cause  error  // the internal cause, or nil
+}
+
+func (e *Error) Error() string {
+	if e.Cause == nil {
+		return e.Public
+	}
+	return e.Public + ": " + e.Cause.Error()
+}
+
+// Unwrap makes errors.Is see both the kind and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Cause}
+}
+
+// With is an error of kind whose public message is the kind followed by
+// detail: With(ErrUnauthenticated, "token expired") is shown as
+// "unauthenticated: token expired". detail must be TaskFlow's own words,
+// never a driver's or library's text.
+func With(kind error, detail string) error {
+	return &Error{Kind: kind, Public: kind.Error() + ": " + detail}
+}
+
+// Wrap is With whose internal cause is kept for the logs.
+func Wrap(kind error, detail string, cause error) error {
+	return &Error{Kind: kind, Public: kind.Error() + ": " + detail, Cause: cause}
+}
+
+// Public returns the message a client may be shown for err, when err or an
+// error it wraps carries one (an *Error, *Invalid or *TooLarge); ok is false
+// otherwise, and the caller shows its kind's fixed text.
+func Public(err error) (msg string, ok bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Public, true
+	}
+	return "", false
+}
 
 // TooLarge is ErrTooLarge with the limit that was exceeded, in words the
 // client is shown ("the event exceeds the 1000000 bytes a Kafka record may

@@ -6,6 +6,7 @@ package openapi
 
 import (
 	_ "embed"
+	"github.com/taskflow/taskflow/pkg/fn"
 	"net/http"
 	"sync"
 
@@ -30,19 +31,13 @@ func JSON() ([]byte, error) {
 	return doc, err
 }
 
-// Handler serves the document (GET and HEAD; no authentication).
+// Handler serves the document, without authentication (the gateway routes
+// GET and HEAD here; other methods get its 405).
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			_, _ = w.Write([]byte(`{"error":{"code":"method_not_allowed","message":"method not allowed on this path"}}` + "\n"))
-			return
-		}
 		b, err := JSON()
 		if err != nil {
-			http.Error(w, "openapi document unavailable", http.StatusInternalServerError)
+			fn.WriteError(w, r, nil, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

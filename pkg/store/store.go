@@ -120,7 +120,7 @@ func dbErr(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		if unreachable(err) {
-			return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
+			return errs.Wrap(errs.ErrUnavailable, "database", err)
 		}
 		return fmt.Errorf("database: %w", err) // our own failure (a value that would not encode, a scan): a logged 500
 	}
@@ -130,11 +130,11 @@ func dbErr(err error) error {
 	case class == "22":
 		return &errs.Invalid{Message: "a value cannot be stored: " + dataException(pe.Code)}
 	case pe.Code == "23505", pe.Code == "23P01":
-		return fmt.Errorf("%w: duplicate %s", errs.ErrConflict, pe.ConstraintName)
+		return errs.Wrap(errs.ErrConflict, "duplicate "+pe.ConstraintName, err)
 	case class == "23":
 		return &errs.Invalid{Message: "the change violates a rule of the data (" + pe.Code + ")"}
 	case class == "08", class == "40", class == "53", class == "57":
-		return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
+		return errs.Wrap(errs.ErrUnavailable, "database", err)
 	}
 	return fmt.Errorf("database: %w", err)
 }
