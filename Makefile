@@ -16,7 +16,6 @@ build:
 run: build
 	@export DATABASE_URL="$$(scripts/postgres.sh taskflow)" && \
 	 export TASKFLOW_DAPR_BIN="$${TASKFLOW_DAPR_BIN:-$$(scripts/dapr.sh)}" && \
-	 export TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" && \
 	 exec $(BIN)/taskflow-dev run
 
 ## test: every test, against the real PostgreSQL it starts when none answers
@@ -30,10 +29,9 @@ check:
 	@export TASKFLOW_TEST_DATABASE_URL="$${TASKFLOW_TEST_DATABASE_URL:-$$(scripts/postgres.sh postgres)}" && \
 	 $(GO) test -short -count=1 ./...
 
-## token: a dev token for USER (default dev-user), signed with the dev secret
+## token: a dev token for USER (default dev-user), signed with the secret the stack accepts
 token:
-	@TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" \
-	 $(GO) run ./cmd/taskflow-dev token $(TOKEN_USER)
+	@$(GO) run ./cmd/taskflow-dev token $(TOKEN_USER)
 
 vet:
 	$(GO) vet ./...

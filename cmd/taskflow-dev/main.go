@@ -4,6 +4,10 @@
 //	taskflow-dev run            start every function and the gateway
 //	taskflow-dev token USER     print an HS256 token for USER (24 h)
 //	taskflow-dev migrate        apply migrations to DATABASE_URL
+//
+// Its settings are the local stack's (docs/settings.md); with no token
+// secret set, the stack and its tokens share a dev secret kept in
+// .cache/dev-secret.
 package main
 
 import (
@@ -12,8 +16,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/fn"
@@ -21,11 +23,10 @@ import (
 )
 
 func main() {
-	log := fn.NewLogger("devstack", "info")
 	ctx, stop := fn.SignalContext()
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
-		log.Error("taskflow-dev", "error", err)
+		fn.NewLogger("devstack", "info").Error("taskflow-dev", "error", err)
 		stop()
 		os.Exit(1)
 	}
@@ -40,11 +41,8 @@ func run(ctx context.Context, args []string) error {
 		return token(args[1:])
 	}
 	var cfg devstack.Config
-	if err := envconfig.Process("", &cfg); err != nil {
+	if err := fn.Load(&cfg); err != nil {
 		return err
-	}
-	if cfg.Secret == "" {
-		cfg.Secret = os.Getenv("BETTER_AUTH_SECRET")
 	}
 	switch cmd {
 	case "run":
@@ -58,14 +56,19 @@ func run(ctx context.Context, args []string) error {
 	}
 }
 
-// token prints a 24-hour HS256 token for the user named in args.
+// token prints a 24-hour HS256 token for the user named in args, signed with
+// the secret the local stack accepts.
 func token(args []string) error {
 	if len(args) != 1 || args[0] == "" {
 		return fmt.Errorf("usage: taskflow-dev token USER")
 	}
-	secret := os.Getenv("TASKFLOW_AUTH_SECRET")
-	if secret == "" {
-		secret = os.Getenv("BETTER_AUTH_SECRET")
+	var keys devstack.Secrets
+	if err := fn.Load(&keys); err != nil {
+		return err
+	}
+	secret, err := keys.TokenSecret()
+	if err != nil {
+		return err
 	}
 	if len(secret) < auth.MinSecretLen {
 		return fmt.Errorf("TASKFLOW_AUTH_SECRET must be at least %d bytes", auth.MinSecretLen)

@@ -7,4 +7,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/fn"
 )
 
-func main() { fn.Consume("audit", consumers.Audit) }
+func main() { fn.Run("audit", new(fn.ConsumerConfig), fn.WithEvents(consumers.Audit)) }

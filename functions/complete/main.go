@@ -6,4 +6,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("complete", handlers.Complete) }
+func main() { fn.Run("complete", new(fn.APIConfig), fn.WithRoutes(handlers.Complete)) }

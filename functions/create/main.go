@@ -4,9 +4,15 @@
 package main
 
 import (
+	"context"
+
 	"github.com/taskflow/taskflow/pkg/consumers"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Serve("create", handlers.Create, consumers.CreateCommand) }
+func main() {
+	fn.Run("create", new(fn.APIConfig), func(_ context.Context, _ *fn.APIConfig, d *fn.Deps) (*fn.Function, error) {
+		return &fn.Function{Routes: handlers.Create(d), Events: consumers.CreateCommand(d)}, nil
+	})
+}

@@ -7,4 +7,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/fn"
 )
 
-func main() { fn.Consume("deadletter", consumers.DeadLetter) }
+func main() { fn.Run("deadletter", new(fn.ConsumerConfig), fn.WithEvents(consumers.DeadLetter)) }

@@ -6,4 +6,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("delete", handlers.Delete) }
+func main() { fn.Run("delete", new(fn.APIConfig), fn.WithRoutes(handlers.Delete)) }

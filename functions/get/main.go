@@ -6,4 +6,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("get", handlers.Get) }
+func main() { fn.Run("get", new(fn.APIConfig), fn.WithRoutes(handlers.Get)) }

@@ -6,4 +6,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("history", handlers.History) }
+func main() { fn.Run("history", new(fn.APIConfig), fn.WithRoutes(handlers.History)) }

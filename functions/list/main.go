@@ -6,4 +6,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("list", handlers.List) }
+func main() { fn.Run("list", new(fn.APIConfig), fn.WithRoutes(handlers.List)) }

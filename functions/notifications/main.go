@@ -7,4 +7,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("notifications", handlers.Notifications) }
+func main() { fn.Run("notifications", new(fn.APIConfig), fn.WithRoutes(handlers.Notifications)) }

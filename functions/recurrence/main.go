@@ -8,4 +8,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/fn"
 )
 
-func main() { fn.Consume("recurrence", consumers.Recurrence) }
+func main() { fn.Run("recurrence", new(fn.ConsumerConfig), fn.WithEvents(consumers.Recurrence)) }

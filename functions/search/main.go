@@ -6,4 +6,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("search", handlers.Search) }
+func main() { fn.Run("search", new(fn.APIConfig), fn.WithRoutes(handlers.Search)) }

@@ -6,4 +6,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("tags", handlers.Tags) }
+func main() { fn.Run("tags", new(fn.APIConfig), fn.WithRoutes(handlers.Tags)) }

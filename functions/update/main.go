@@ -6,4 +6,4 @@ import (
 	"github.com/taskflow/taskflow/pkg/handlers"
 )
 
-func main() { fn.Main("update", handlers.Update) }
+func main() { fn.Run("update", new(fn.APIConfig), fn.WithRoutes(handlers.Update)) }

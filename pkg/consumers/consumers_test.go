@@ -496,7 +496,7 @@ func TestRecurrenceOneSuccessor(t *testing.T) {
 // extension), and the successor the recurrence function creates from it
 // carries the same trace id, in binary and structured mode alike.
 func TestRecurrenceContinuesTheTrace(t *testing.T) {
-	if _, err := telemetry.Setup(context.Background(), "test"); err != nil {
+	if _, err := telemetry.Setup(context.Background(), "test", telemetry.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, structured := range []bool{false, true} {

@@ -27,11 +27,28 @@ const SignatureHeader = "X-TaskFlow-Signature"
 
 // Webhook is where notifications are posted, as structured CloudEvents.
 type Webhook struct {
-	URL    string `envconfig:"TASKFLOW_NOTIFY_WEBHOOK"`
-	Secret string `envconfig:"TASKFLOW_NOTIFY_WEBHOOK_SECRET"`
+	URL    string `envconfig:"TASKFLOW_NOTIFY_WEBHOOK" desc:"URL each notification is POSTed to as a structured CloudEvent; empty: none"`
+	Secret string `envconfig:"TASKFLOW_NOTIFY_WEBHOOK_SECRET" desc:"HMAC-SHA256 key of the X-TaskFlow-Signature header"`
 	// Tries within one delivery of the event; the Trigger's retries come on top.
-	Tries   int           `envconfig:"TASKFLOW_NOTIFY_WEBHOOK_TRIES" default:"3"`
-	Timeout time.Duration `envconfig:"TASKFLOW_NOTIFY_WEBHOOK_TIMEOUT" default:"5s"`
+	Tries   int           `envconfig:"TASKFLOW_NOTIFY_WEBHOOK_TRIES" default:"3" desc:"webhook attempts within one delivery, before the delivery is owed to the sweeper"`
+	Timeout time.Duration `envconfig:"TASKFLOW_NOTIFY_WEBHOOK_TIMEOUT" default:"5s" desc:"time limit of one webhook call"`
+}
+
+// NotifyConfig is the notify function's environment.
+type NotifyConfig struct {
+	fn.Base
+	fn.Database
+	Webhook
+}
+
+// NotifyFunction is the notify function: reminder.due events in, owed
+// webhook deliveries retried in the background every second.
+func NotifyFunction(_ context.Context, cfg *NotifyConfig, d *fn.Deps) (*fn.Function, error) {
+	n := NewNotifier(cfg.Webhook, d.Store, d.Log, d.Now)
+	return &fn.Function{Events: n.Consumers(d), Start: func(ctx context.Context) error {
+		n.RunSweeper(ctx, time.Second)
+		return nil
+	}}, nil
 }
 
 // Sign is the signature header value of body under secret.

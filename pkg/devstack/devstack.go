@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,29 +29,58 @@ import (
 
 // Config is the local stack's environment (API.md §1).
 type Config struct {
-	APIAddr     string `envconfig:"TASKFLOW_API_ADDR" default:"127.0.0.1:8080"`
-	DatabaseURL string `envconfig:"DATABASE_URL" required:"true"`
-	Secret      string `envconfig:"TASKFLOW_AUTH_SECRET"`
-	JWKSURL     string `envconfig:"TASKFLOW_AUTH_JWKS_URL"`
-	KafkaAddr   string `envconfig:"TASKFLOW_KAFKA_ADDR" default:"127.0.0.1:9092"`
-	Brokers     string `envconfig:"KAFKA_BROKERS"` // an external cluster instead of the embedded broker
-	kafka.Auth         // TLS and SASL of the external cluster, for the local Broker (the functions read them too)
-	KafkaData   string `envconfig:"TASKFLOW_KAFKA_DATA" default:".cache/kafka"`
-	PortBase    int    `envconfig:"TASKFLOW_FUNCTION_PORT_BASE" default:"18100"` // 0: any free ports
-	BinDir      string `envconfig:"TASKFLOW_BIN_DIR" default:".cache/bin"`
-	Manifests   string `envconfig:"TASKFLOW_MANIFESTS" default:"knative"`
-	Triggers    string `envconfig:"TASKFLOW_TRIGGERS" default:"triggers"`
-	BrokerAddr  string `envconfig:"TASKFLOW_BROKER_ADDR" default:"127.0.0.1:8081"`
-	DaprBin     string `envconfig:"TASKFLOW_DAPR_BIN" default:".cache/dapr/bin"`
-	DaprData    string `envconfig:"TASKFLOW_DAPR_DATA" default:".cache/dapr/run"`
-	DaprGRPC    string `envconfig:"DAPR_GRPC_ENDPOINT"` // a running sidecar instead of starting one
-	LogLevel    string `envconfig:"LOG_LEVEL" default:"warn"`
-	LogDir      string `envconfig:"TASKFLOW_LOG_DIR" default:".cache/logs"` // each component's log; "": all on the terminal
+	APIAddr     string `envconfig:"TASKFLOW_API_ADDR" default:"127.0.0.1:8080" desc:"where the REST API (the gateway) listens"`
+	DatabaseURL string `envconfig:"DATABASE_URL" required:"true" desc:"PostgreSQL URL; the database is created and migrated at start (make run finds or starts a server)"`
+	Secrets
+	KafkaAddr  string `envconfig:"TASKFLOW_KAFKA_ADDR" default:"127.0.0.1:9092" desc:"where the embedded Kafka broker listens"`
+	Brokers    string `envconfig:"KAFKA_BROKERS" desc:"an external Kafka cluster to use instead of the embedded broker"`
+	kafka.Auth        // TLS and SASL of the external cluster, for the local Broker (the functions read them too)
+	KafkaData  string `envconfig:"TASKFLOW_KAFKA_DATA" default:".cache/kafka" desc:"the embedded broker's data directory"`
+	PortBase   int    `envconfig:"TASKFLOW_FUNCTION_PORT_BASE" default:"18100" desc:"first port of the functions' listeners; 0: any free ports"`
+	BinDir     string `envconfig:"TASKFLOW_BIN_DIR" default:".cache/bin" desc:"where the built functions are"`
+	Manifests  string `envconfig:"TASKFLOW_MANIFESTS" default:"knative" desc:"the Knative manifests the stack reads its Services and KafkaSources from"`
+	Triggers   string `envconfig:"TASKFLOW_TRIGGERS" default:"triggers" desc:"the Knative Triggers the local Broker routes by"`
+	BrokerAddr string `envconfig:"TASKFLOW_BROKER_ADDR" default:"127.0.0.1:8081" desc:"where the local Broker's ingress listens"`
+	DaprBin    string `envconfig:"TASKFLOW_DAPR_BIN" default:".cache/dapr/bin" desc:"directory of the daprd and scheduler binaries (make run builds them)"`
+	DaprData   string `envconfig:"TASKFLOW_DAPR_DATA" default:".cache/dapr/run" desc:"the Dapr scheduler's data directory"`
+	DaprGRPC   string `envconfig:"DAPR_GRPC_ENDPOINT" desc:"a running Dapr sidecar's gRPC address, instead of starting one"`
+	LogLevel   string `envconfig:"LOG_LEVEL" default:"warn" desc:"the functions' log level (each component's log file has every level)"`
+	LogDir     string `envconfig:"TASKFLOW_LOG_DIR" default:".cache/logs" desc:"directory of each component's log; empty: every log on the terminal"`
+}
+
+// Secrets are the token keys of the local stack and of its dev tokens.
+type Secrets struct {
+	auth.Config
+	// DevSecretFile keeps the HS256 secret made for the stack when none is
+	// set, so that dev tokens outlive restarts.
+	DevSecretFile string `envconfig:"TASKFLOW_DEV_SECRET_FILE" default:".cache/dev-secret" desc:"where the dev HS256 secret is made once and kept when no secret or JWKS URL is set"`
+}
+
+// TokenSecret is the HS256 secret the stack's functions accept: the one set
+// (auth.Config.HMACSecret), else none when only a JWKS URL is set, else the
+// dev secret kept in DevSecretFile, made on first use (32 random bytes, hex).
+func (c Secrets) TokenSecret() (string, error) {
+	if s := c.HMACSecret(); s != "" || c.JWKSURL != "" {
+		return s, nil
+	}
+	if b, err := os.ReadFile(c.DevSecretFile); err == nil && len(b) >= auth.MinSecretLen {
+		return strings.TrimSpace(string(b)), nil
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	secret := hex.EncodeToString(raw)
+	if err := os.MkdirAll(filepath.Dir(c.DevSecretFile), 0o755); err != nil {
+		return "", err
+	}
+	return secret, os.WriteFile(c.DevSecretFile, []byte(secret), 0o600)
 }
 
 // Stack is a running local stack.
 type Stack struct {
 	cfg     Config
+	secret  string // the HS256 secret in force (Config.TokenSecret)
 	brokers string
 	dapr    string
 	log     *slog.Logger
@@ -131,9 +162,14 @@ func New(cfg Config, log *slog.Logger, out io.Writer) *Stack {
 // Run migrates the database, starts every function and the gateway, prints
 // the addresses and a dev token, and stops everything when ctx ends.
 func (s *Stack) Run(ctx context.Context) error {
-	if len(s.cfg.Secret) < auth.MinSecretLen && s.cfg.JWKSURL == "" {
+	secret, err := s.cfg.TokenSecret()
+	if err != nil {
+		return fmt.Errorf("dev secret: %w", err)
+	}
+	if secret != "" && len(secret) < auth.MinSecretLen {
 		return fmt.Errorf("TASKFLOW_AUTH_SECRET must be at least %d bytes", auth.MinSecretLen)
 	}
+	s.secret = secret
 	defer s.logs.close()
 	log, err := s.logs.logger(s.log)
 	if err != nil {
@@ -167,7 +203,7 @@ func (s *Stack) Run(ctx context.Context) error {
 		brokers = s.cfg.KafkaAddr
 	}
 	defer s.stop()
-	env := []string{"DATABASE_URL=" + s.cfg.DatabaseURL, "TASKFLOW_AUTH_SECRET=" + s.cfg.Secret,
+	env := []string{"DATABASE_URL=" + s.cfg.DatabaseURL, "TASKFLOW_AUTH_SECRET=" + s.secret,
 		"TASKFLOW_AUTH_JWKS_URL=" + s.cfg.JWKSURL, "LOG_LEVEL=" + s.cfg.LogLevel, "KAFKA_BROKERS=" + brokers}
 	s.brokers = brokers
 	var upstreams []string
@@ -283,8 +319,8 @@ func (s *Stack) banner() {
 	if s.cfg.LogDir != "" {
 		fmt.Fprintf(s.out, "  logs:       %s/<component>.log (functions, dapr, devstack); only warnings and errors show here\n", s.cfg.LogDir)
 	}
-	if s.cfg.Secret != "" {
-		tok, err := auth.Sign([]byte(s.cfg.Secret), "dev-user", time.Now(), 24*time.Hour)
+	if s.secret != "" {
+		tok, err := auth.Sign([]byte(s.secret), "dev-user", time.Now(), 24*time.Hour)
 		if err == nil {
 			fmt.Fprintf(s.out, "  dev token (user dev-user, 24 h):\n    export TOKEN=%s\n  try: curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/tasks\n", tok, s.cfg.APIAddr)
 		}

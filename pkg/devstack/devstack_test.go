@@ -80,7 +80,7 @@ func TestStackEndToEnd(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	secret := "e2e-secret-e2e-secret-e2e-secret-e2e"
-	cfg := Config{APIAddr: testAddr(t), DatabaseURL: storetest.NewURL(t), Secret: secret,
+	cfg := Config{APIAddr: testAddr(t), DatabaseURL: storetest.NewURL(t), Secrets: Secrets{Config: auth.Config{Secret: secret}},
 		PortBase: 0, BinDir: bin, Manifests: "../../knative", LogLevel: "warn",
 		KafkaAddr: testAddr(t), KafkaData: t.TempDir(), Triggers: "../../triggers", BrokerAddr: testAddr(t),
 		DaprBin: daprBin(t), DaprData: t.TempDir()}

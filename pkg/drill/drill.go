@@ -93,7 +93,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(daprData)
-	sc := devstack.Config{APIAddr: addr(), DatabaseURL: dbURL, Secret: secret, BinDir: cfg.BinDir,
+	sc := devstack.Config{APIAddr: addr(), DatabaseURL: dbURL, Secrets: devstack.Secrets{Config: auth.Config{Secret: secret}}, BinDir: cfg.BinDir,
 		Manifests: cfg.Manifests, Triggers: cfg.Triggers, KafkaAddr: addr(), KafkaData: kafkaData,
 		BrokerAddr: addr(), DaprBin: cfg.DaprBin, DaprData: daprData, LogLevel: "error"}
 	up := &signal{want: "TaskFlow is up", w: cfg.StackLog, seen: make(chan struct{})}

@@ -2,150 +2,39 @@ package fn
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/errs"
-	"github.com/taskflow/taskflow/pkg/events"
-	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
-// Config is what every API function reads from its environment.
-type Config struct {
-	Port        int    `envconfig:"PORT" default:"8080"`
-	Host        string `envconfig:"TASKFLOW_LISTEN_HOST"` // empty: every interface, as Knative needs
-	DatabaseURL string `envconfig:"DATABASE_URL" required:"true"`
-	MaxConns    int32  `envconfig:"DATABASE_MAX_CONNS" default:"8"`
-	LogLevel    string `envconfig:"LOG_LEVEL" default:"info"`
-	auth.Config
-}
-
-// LoadConfig reads Config from the environment. BETTER_AUTH_SECRET stands in
-// for TASKFLOW_AUTH_SECRET when only it is set.
-func LoadConfig() (Config, error) {
-	var c Config
-	if err := envconfig.Process("", &c); err != nil {
-		return c, err
-	}
-	if c.Secret == "" {
-		c.Secret = os.Getenv("BETTER_AUTH_SECRET")
-	}
-	return c, nil
-}
-
-// Deps are what API handlers use.
-type Deps struct {
-	Store *store.Store
-	Log   *slog.Logger
-	Now   func() time.Time
-}
-
-// Routes builds a function's routes from its dependencies.
-type Routes func(*Deps) []Route
-
-// Consumers builds a consumer function's event handlers by CloudEvent type.
-type Consumers func(*Deps) map[string]EventHandler
-
-// Main runs an API function: config, store, auth, routes, serve until SIGTERM.
-func Main(name string, routes Routes) { Serve(name, routes, nil) }
-
-// Consume runs a consumer function: CloudEvents from a Trigger, POSTed to /.
-func Consume(name string, consumers Consumers) { Serve(name, nil, consumers) }
-
-// Serve runs a function that serves API routes, consumes CloudEvents POSTed
-// to /, or both (create takes command events too).
-func Serve(name string, routes Routes, consumers Consumers) {
-	serve(name, func(ctx context.Context, cfg Config, d *Deps) (http.Handler, error) {
-		var api, evs http.Handler
-		if routes != nil {
-			v, err := auth.NewVerifier(ctx, cfg.Config)
-			if err != nil {
-				return nil, err
-			}
-			api = API(v, d.Log, routes(d))
-		}
-		if consumers != nil {
-			evs = Events(d.Log, consumers(d))
-		}
-		switch {
-		case api == nil:
-			return evs, nil
-		case evs == nil:
-			return api, nil
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/" {
-				evs.ServeHTTP(w, r)
-				return
-			}
-			api.ServeHTTP(w, r)
-		}), nil
-	})
-}
-
-// ServeWith runs a function whose handler needs more than routes and event
-// handlers (the reminder function also takes Dapr's job callbacks).
-func ServeWith(name string, handler func(context.Context, Config, *Deps) (http.Handler, error)) {
-	serve(name, handler)
-}
-
-// serve owns what every function shares: config, logs, the store, signals
-// and the server's lifetime.
-func serve(name string, handler func(context.Context, Config, *Deps) (http.Handler, error)) {
-	log := NewLogger(name, os.Getenv("LOG_LEVEL"))
-	ctx, stop := SignalContext()
-	defer stop()
-	Exit(log, func() error {
-		cfg, err := LoadConfig()
-		if err != nil {
-			return err
-		}
-		st, err := store.Open(ctx, cfg.DatabaseURL, cfg.MaxConns)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		st.Source = events.Source(name)
-		d := &Deps{Store: st, Log: log, Now: time.Now}
-		h, err := handler(ctx, cfg, d)
-		if err != nil {
-			return err
-		}
-		srv := &Server{Name: name, Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Handler: h, Ready: st.Ping, Log: log}
-		return srv.Run(ctx)
-	}())
-}
-
-// API serves routes behind authentication. Both path styles reach the same
-// route; in /api/{user_id}/..., a user id other than the token's is 403.
+// API serves routes behind authentication on a Mux of their own (tests and
+// tools; a function's routes are served by Run).
 func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
-	rt := NewRouter(routes)
+	m := NewMux(log)
+	m.api(v, log, routes)
+	return m
+}
+
+func (m *Mux) api(v *auth.Verifier, log *slog.Logger, routes []Route) {
+	for _, rt := range routes {
+		m.Handle(rt.Method+" "+rt.Pattern, apiRoute(v, log, rt))
+	}
+}
+
+// apiRoute serves one route behind authentication: the token's user, the
+// path's user id (when the path names one) equal to it, the edge checks,
+// then the handler within the request timeout.
+func apiRoute(v *auth.Verifier, log *slog.Logger, route Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		path, pathUser := SplitUserPath(r.URL.Path)
-		r.URL.Path, r.URL.RawPath = path, ""
-		route, allowed := rt.Match(r)
-		if route == nil {
-			if len(allowed) > 0 {
-				w.Header().Set("Allow", strings.Join(allowed, ", "))
-				WriteError(w, r, log, errMethod)
-				return
-			}
-			WriteError(w, r, log, errs.ErrNotFound)
-			return
-		}
 		SetRoute(r, route.Pattern)
 		user, err := authenticate(v, r)
 		if err != nil {
@@ -153,12 +42,18 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 			WriteError(w, r, log, err)
 			return
 		}
-		if pathUser != "" && pathUser != user {
-			WriteError(w, r, log, fmt.Errorf("%w: the path's user id is not the token's", errs.ErrForbidden))
+		if pu := pathUser(r); pu != "" && pu != user {
+			WriteError(w, r, log, errs.With(errs.ErrForbidden, "the path's user id is not the token's"))
 			return
 		}
-		if err := checkEdge(r, route); err != nil {
+		if err := checkEdge(r, &route); err != nil {
 			WriteError(w, r, log, err)
+			return
+		}
+		if route.Stream && r.Method == http.MethodHead {
+			// HEAD of a stream: its headers, not a response that never ends.
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
@@ -177,7 +72,7 @@ func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
 // on which one counts.
 func authenticate(v *auth.Verifier, r *http.Request) (string, error) {
 	if len(r.Header.Values("Authorization")) > 1 {
-		return "", fmt.Errorf("%w: more than one Authorization header", errs.ErrUnauthenticated)
+		return "", errs.With(errs.ErrUnauthenticated, "more than one Authorization header")
 	}
 	return v.Verify(r.Header.Get("Authorization"))
 }

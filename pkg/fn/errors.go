@@ -25,8 +25,11 @@ type ErrorDetail struct {
 }
 
 // Status maps an error to its HTTP status and envelope. It is the one place
-// where domain errors meet HTTP; CloudEvent consumers reuse the status, since
-// Knative retries exactly the 5xx and 429 answers.
+// where errors meet HTTP; CloudEvent consumers answer the same status, since
+// Knative retries exactly the 5xx and 429 answers. The message is the
+// error's public one (an *errs.Error, *errs.Invalid or *errs.TooLarge) or
+// the fixed text of its kind: a cause's own text (a driver's, a library's)
+// is never shown.
 func Status(err error) (int, ErrorDetail) {
 	var inv *errs.Invalid
 	var tooLarge *http.MaxBytesError
@@ -39,21 +42,21 @@ func Status(err error) (int, ErrorDetail) {
 	case errors.As(err, &tooLarge), errors.Is(err, errs.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, ErrorDetail{Code: "payload_too_large", Message: "request body exceeds 1 MiB"}
 	case errors.Is(err, errs.ErrUnauthenticated):
-		return http.StatusUnauthorized, ErrorDetail{Code: "unauthenticated", Message: safeMessage(err)}
+		return http.StatusUnauthorized, ErrorDetail{Code: "unauthenticated", Message: public(err, "unauthenticated")}
 	case errors.Is(err, errs.ErrForbidden):
-		return http.StatusForbidden, ErrorDetail{Code: "forbidden", Message: safeMessage(err)}
+		return http.StatusForbidden, ErrorDetail{Code: "forbidden", Message: public(err, "forbidden")}
 	case errors.Is(err, errs.ErrNotFound):
 		return http.StatusNotFound, ErrorDetail{Code: "not_found", Message: "not found"}
 	case errors.Is(err, errs.ErrConflict):
-		return http.StatusConflict, ErrorDetail{Code: "conflict", Message: safeMessage(err)}
+		return http.StatusConflict, ErrorDetail{Code: "conflict", Message: public(err, "conflict")}
 	case errors.Is(err, errs.ErrPrecondition):
 		return http.StatusPreconditionFailed, ErrorDetail{Code: "precondition_failed", Message: "If-Match does not match the current version"}
 	case errors.Is(err, errs.ErrUnsupportedMedia):
 		return http.StatusUnsupportedMediaType, ErrorDetail{Code: "unsupported_media_type", Message: "send the body as application/json"}
-	case errors.Is(err, errMethod):
-		return http.StatusMethodNotAllowed, ErrorDetail{Code: "method_not_allowed", Message: "method not allowed on this path"}
+	case errors.Is(err, errs.ErrMethodNotAllowed):
+		return http.StatusMethodNotAllowed, ErrorDetail{Code: "method_not_allowed", Message: public(err, "method not allowed on this path")}
 	case errors.Is(err, errs.ErrTooMany):
-		return http.StatusTooManyRequests, ErrorDetail{Code: "rate_limited", Message: safeMessage(err)}
+		return http.StatusTooManyRequests, ErrorDetail{Code: "rate_limited", Message: public(err, "too many requests")}
 	case errors.Is(err, errs.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, ErrorDetail{Code: "unavailable", Message: "temporarily unavailable, retry later"}
 	default:
@@ -61,11 +64,13 @@ func Status(err error) (int, ErrorDetail) {
 	}
 }
 
-// safeMessage returns the text of sentinel-wrapped errors built by TaskFlow
-// itself ("unauthenticated: token expired"); they never carry driver text.
-func safeMessage(err error) string { return err.Error() }
-
-var errMethod = errors.New("method not allowed")
+// public is err's public message, or fallback when it carries none.
+func public(err error, fallback string) string {
+	if msg, ok := errs.Public(err); ok {
+		return msg
+	}
+	return fallback
+}
 
 // WriteError answers with err's status and envelope. Server-side failures are
 // logged with their cause; the client only sees the generic text.

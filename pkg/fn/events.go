@@ -42,7 +42,7 @@ func Events(log *slog.Logger, handlers map[string]EventHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			WriteError(w, r, log, errMethod)
+			WriteError(w, r, log, errs.ErrMethodNotAllowed)
 			return
 		}
 		SetRoute(r, "events")

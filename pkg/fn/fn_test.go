@@ -17,40 +17,55 @@ import (
 	"github.com/taskflow/taskflow/pkg/errs"
 )
 
-func TestRouterPrefersLiteralsAndReports405(t *testing.T) {
-	h := func(name string) Handler {
-		return func(w http.ResponseWriter, r *http.Request, _ string) error { return errors.New(name) }
-	}
-	rt := NewRouter([]Route{
-		{Method: http.MethodGet, Pattern: "/api/tasks/{id}", Handle: h("get")},
-		{Method: http.MethodDelete, Pattern: "/api/tasks/{id}", Handle: h("delete")},
-		{Method: http.MethodGet, Pattern: "/api/tasks/search", Handle: h("search")},
-		{Method: http.MethodPatch, Pattern: "/api/tasks/{id}/complete", Handle: h("complete")},
-		{Method: http.MethodGet, Pattern: "/api/tasks", Handle: h("list")},
-	})
-	cases := []struct{ method, path, want, allow string }{
-		{"GET", "/api/tasks/search", "search", ""},
-		{"GET", "/api/tasks/abc", "get:abc", ""},
-		{"DELETE", "/api/tasks/abc", "delete:abc", ""},
-		{"DELETE", "/api/tasks/search", "", "GET"},
-		{"PATCH", "/api/tasks/x/complete", "complete:x", ""},
-		{"GET", "/api/tasks/x/complete", "", "PATCH"},
-		{"GET", "/api/tasks/", "list", ""}, // a trailing slash is tolerated
-		{"GET", "/api/tasks//complete", "", ""},
-		{"GET", "/api/other", "", ""},
-	}
-	for _, c := range cases {
-		r := httptest.NewRequest(c.method, c.path, nil)
-		route, allowed := rt.Match(r)
-		got := ""
-		if route != nil {
-			got = route.Handle(nil, r, "").Error()
+// TestMuxPrefersLiteralsAndReports405: routing is net/http.ServeMux's (the
+// most specific pattern wins, 405 with Allow, a GET route answers HEAD),
+// with TaskFlow's JSON bodies for 404 and 405, a tolerated trailing slash and
+// both path styles.
+func TestMuxPrefersLiteralsAndReports405(t *testing.T) {
+	h := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got := name
 			if id := r.PathValue("id"); id != "" {
 				got += ":" + id
 			}
+			_, _ = io.WriteString(w, got)
+		})
+	}
+	m := NewMux(nil)
+	m.Handle("GET /api/tasks/{id}", h("get"))
+	m.Handle("DELETE /api/tasks/{id}", h("delete"))
+	m.Handle("GET /api/tasks/search", h("search"))
+	m.Handle("PATCH /api/tasks/{id}/complete", h("complete"))
+	m.Handle("GET /api/tasks", h("list"))
+	cases := []struct {
+		method, path, want, allow string
+		status                    int
+	}{
+		{"GET", "/api/tasks/search", "search", "", 200},
+		{"GET", "/api/tasks/abc", "get:abc", "", 200},
+		{"HEAD", "/api/tasks/abc", "", "", 200},
+		{"DELETE", "/api/tasks/abc", "delete:abc", "", 200},
+		// A pattern is chosen among those for the request's method: this is
+		// the delete route, whose handler finds no task "search" (404).
+		{"DELETE", "/api/tasks/search", "delete:search", "", 200},
+		{"POST", "/api/tasks/search", `"method_not_allowed"`, "DELETE, GET, HEAD", 405},
+		{"PATCH", "/api/tasks/x/complete", "complete:x", "", 200},
+		{"GET", "/api/tasks/x/complete", `"method_not_allowed"`, "PATCH", 405},
+		{"GET", "/api/tasks/", "list", "", 200}, // a trailing slash is tolerated
+		{"GET", "/api/alice/tasks/abc", "get:abc", "", 200},
+		{"GET", "/api/tasks//complete", `"not_found"`, "", 404},
+		{"GET", "/api/other", `"not_found"`, "", 404},
+	}
+	for _, c := range cases {
+		w := httptest.NewRecorder()
+		m.ServeHTTP(w, httptest.NewRequest(c.method, c.path, nil))
+		body := w.Body.String()
+		if w.Code != c.status || !strings.Contains(body, c.want) || w.Header().Get("Allow") != c.allow {
+			t.Errorf("%s %s -> %d %q allow %q; want %d %q allow %q", c.method, c.path, w.Code, body,
+				w.Header().Get("Allow"), c.status, c.want, c.allow)
 		}
-		if got != c.want || strings.Join(allowed, ",") != c.allow {
-			t.Errorf("%s %s -> %q allow %v; want %q allow %q", c.method, c.path, got, allowed, c.want, c.allow)
+		if w.Code >= 400 && w.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d without the JSON error body", c.method, c.path, w.Code)
 		}
 	}
 }
@@ -83,7 +98,7 @@ func TestStatusMapping(t *testing.T) {
 		{fmt.Errorf("wrap: %w", errs.ErrUnauthenticated), 401},
 		{errs.ErrForbidden, 403},
 		{fmt.Errorf("%w: x", errs.ErrNotFound), 404},
-		{errMethod, 405},
+		{errs.ErrMethodNotAllowed, 405},
 		{errs.ErrConflict, 409},
 		{errs.ErrPrecondition, 412},
 		{&http.MaxBytesError{Limit: 1}, 413},

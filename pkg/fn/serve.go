@@ -38,12 +38,14 @@ type Server struct {
 	Log   *slog.Logger
 	// Listening, if set, receives the bound address once the listener is open.
 	Listening func(net.Addr)
+	// Telemetry says where traces go.
+	Telemetry telemetry.Config
 }
 
 // Run serves until ctx ends, then stops accepting, marks itself unready and
 // drains in-flight requests for up to 25 seconds.
 func (s *Server) Run(ctx context.Context) error {
-	flush, err := telemetry.Setup(ctx, s.Name)
+	flush, err := telemetry.Setup(ctx, s.Name, s.Telemetry)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
 	}
@@ -212,12 +214,14 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic", "value", fmt.Sprint(v), "stack", string(debug.Stack()))
-				WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{Code: "internal", Message: "internal error"}})
+				WriteError(w, r, nil, errPanic) // logged just above, with its stack
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
+
+var errPanic = errors.New("panic")
 
 // LimitBody caps every request body at MaxBody.
 func LimitBody(next http.Handler) http.Handler {
@@ -243,13 +247,4 @@ func NewLogger(name, level string) *slog.Logger {
 // SignalContext ends on SIGINT or SIGTERM (Knative sends SIGTERM on scale-down).
 func SignalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-// Exit logs err and exits non-zero; nil exits 0.
-func Exit(log *slog.Logger, err error) {
-	if err != nil {
-		log.Error("exit", "error", err)
-		os.Exit(1)
-	}
-	os.Exit(0)
 }

@@ -25,20 +25,30 @@ import (
 	"github.com/taskflow/taskflow/pkg/openapi"
 )
 
-// Config lists each function's base URL as name=url pairs.
+// Config is the gateway's environment: each function's base URL as
+// name=url pairs.
 type Config struct {
-	Port      int      `envconfig:"PORT" default:"8080"`
-	Host      string   `envconfig:"TASKFLOW_LISTEN_HOST"`
-	Upstreams []string `envconfig:"TASKFLOW_UPSTREAMS" required:"true"`
+	fn.Base
+	Upstreams []string `envconfig:"TASKFLOW_UPSTREAMS" required:"true" desc:"each function's base URL as name=url pairs (create=http://create.taskflow.svc, ...)"`
 	// HealthURLs are further readiness endpoints /healthz includes (the broker).
-	HealthURLs []string `envconfig:"TASKFLOW_HEALTH_URLS"`
-	LogLevel   string   `envconfig:"LOG_LEVEL" default:"info"`
+	HealthURLs []string `envconfig:"TASKFLOW_HEALTH_URLS" desc:"further URLs that must answer 2xx for the gateway to be ready (the Broker's)"`
+}
+
+// Function is the gateway as a function: every path goes to its proxy.
+func Function(_ context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error) {
+	g, err := New(cfg.Upstreams, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range cfg.HealthURLs {
+		g.CheckURL(u)
+	}
+	return &fn.Function{Handlers: map[string]http.Handler{"/": g}, Ready: g.Ready}, nil
 }
 
 // Gateway proxies API requests to functions.
 type Gateway struct {
-	router    *fn.Router
-	owner     map[string]string // "METHOD pattern" -> function name
+	mux       *fn.Mux
 	upstreams map[string]*url.URL
 	proxies   map[string]*httputil.ReverseProxy
 	client    *http.Client
@@ -51,7 +61,6 @@ type Gateway struct {
 // handlers.Functions must have one.
 func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{upstreams: map[string]*url.URL{}, proxies: map[string]*httputil.ReverseProxy{}, log: log,
-		owner:  map[string]string{},
 		Checks: map[string]func(context.Context) error{}}
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -69,7 +78,8 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 		g.upstreams[name] = u
 		g.checkURL(name, u.JoinPath("/readyz").String())
 	}
-	var routes []fn.Route
+	g.mux = fn.NewMux(log)
+	g.mux.Handle("GET "+openapi.Path, named(openapi.Path, openapi.Handler()))
 	names := make([]string, 0, len(handlers.Functions))
 	for name := range handlers.Functions {
 		names = append(names, name)
@@ -84,40 +94,38 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 		// The function's spans are children of the gateway's (W3C traceparent).
 		p.Transport = otelhttp.NewTransport(transport)
 		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			fn.WriteError(w, r, log, fmt.Errorf("%w: function %s: %w", errs.ErrUnavailable, name, err))
+			fn.WriteError(w, r, log, errs.Wrap(errs.ErrUnavailable, "function "+name, err))
 		}
 		g.proxies[name] = p
 		for _, rt := range handlers.Functions[name](nil) {
-			routes = append(routes, rt)
-			g.owner[rt.Method+" "+rt.Pattern] = name
+			g.mux.Handle(rt.Method+" "+rt.Pattern, named(rt.Pattern, forward(p)))
 		}
 	}
-	g.router = fn.NewRouter(routes)
 	return g, nil
 }
 
-// ServeHTTP routes r by its normalised path and forwards it unchanged.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == openapi.Path {
-		fn.SetRoute(r, openapi.Path)
-		openapi.Handler().ServeHTTP(w, r)
-		return
-	}
-	probe := r.Clone(r.Context())
-	probe.URL.Path, _ = fn.SplitUserPath(r.URL.Path)
-	route, allowed := g.router.Match(probe)
-	if route == nil {
-		if len(allowed) > 0 {
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			fn.WriteJSON(w, http.StatusMethodNotAllowed, fn.ErrorBody{Error: fn.ErrorDetail{Code: "method_not_allowed", Message: "method not allowed on this path"}})
-			return
-		}
-		fn.WriteError(w, r, g.log, errs.ErrNotFound)
-		return
-	}
-	fn.SetRoute(r, route.Pattern)
-	g.proxies[g.owner[route.Method+" "+route.Pattern]].ServeHTTP(w, r)
+// named labels a request's metrics and span with the route it matched.
+func named(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fn.SetRoute(r, route)
+		h.ServeHTTP(w, r)
+	})
 }
+
+// forward sends r to the function unchanged: with the path it was sent with,
+// which the function matches again (and checks a path's user id against
+// the token's).
+func forward(p *httputil.ReverseProxy) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL = fn.OriginalURL(r)
+		p.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP routes r by its normalised path and forwards it unchanged; an
+// unknown path is a 404 and a known one with another method a 405, from
+// the gateway itself.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
 // CheckURL adds a readiness endpoint that must answer 200.
 func (g *Gateway) CheckURL(url string) { g.checkURL(url, url) }

@@ -19,13 +19,20 @@ import (
 // The zero value is plaintext without authentication (the embedded broker,
 // Strimzi's internal listener).
 type Auth struct {
-	TLS bool `envconfig:"KAFKA_TLS"`
+	TLS bool `envconfig:"KAFKA_TLS" desc:"connect to Kafka over TLS"`
 	// CAFile is a PEM bundle to trust instead of the system's roots.
-	CAFile string `envconfig:"KAFKA_TLS_CA_FILE"`
+	CAFile string `envconfig:"KAFKA_TLS_CA_FILE" desc:"PEM bundle of the CAs to trust instead of the system's"`
 	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL.
-	Mechanism string `envconfig:"KAFKA_SASL_MECHANISM"`
-	Username  string `envconfig:"KAFKA_SASL_USERNAME"`
-	Password  string `envconfig:"KAFKA_SASL_PASSWORD"`
+	Mechanism string `envconfig:"KAFKA_SASL_MECHANISM" desc:"PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL"`
+	Username  string `envconfig:"KAFKA_SASL_USERNAME" desc:"SASL user name"`
+	Password  string `envconfig:"KAFKA_SASL_PASSWORD" desc:"SASL password"`
+}
+
+// Config is how one of TaskFlow's own Kafka clients (the relay, the live
+// stream) reaches the cluster.
+type Config struct {
+	Brokers []string `envconfig:"KAFKA_BROKERS" required:"true" desc:"Kafka bootstrap servers, host:port, comma-separated"`
+	Auth
 }
 
 func (a Auth) mechanism() (string, error) {

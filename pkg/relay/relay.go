@@ -16,16 +16,29 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
-// Config is the relay's environment.
+// Config is the relay function's environment.
 type Config struct {
-	Brokers []string `envconfig:"KAFKA_BROKERS" required:"true"`
-	Batch   int      `envconfig:"TASKFLOW_RELAY_BATCH" default:"500"`
-	kafka.Auth
+	fn.Base
+	fn.Database
+	kafka.Config
+	Batch int `envconfig:"TASKFLOW_RELAY_BATCH" default:"500" desc:"most outbox rows published per batch"`
+}
+
+// Function is the relay as a function: publishing is its background work,
+// ready while it can publish. A bad TLS or SASL setting fails at start, not
+// at every publish.
+func Function(_ context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error) {
+	if err := cfg.Auth.Sarama(kafka.ProducerConfig("relay")); err != nil {
+		return nil, err
+	}
+	r := New(*cfg, d.Store, cfg.DatabaseURL, d.Log)
+	return &fn.Function{Start: r.Run, Ready: r.Ready}, nil
 }
 
 // lockID is the advisory lock only the publishing relay holds.

@@ -71,7 +71,7 @@ func header(r *kgo.Record, key string) string {
 }
 
 func startRelay(t *testing.T, st *store.Store, url, kafkaAddr string) *Relay {
-	r := New(Config{Brokers: []string{kafkaAddr}, Batch: 200}, st, url, quiet)
+	r := New(Config{Config: kafka.Config{Brokers: []string{kafkaAddr}}, Batch: 200}, st, url, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = r.Run(ctx); close(done) }()

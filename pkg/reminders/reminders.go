@@ -27,6 +27,29 @@ import (
 // time further in the past is not reminded of.
 const Grace = time.Hour
 
+// Config is the reminder function's environment.
+type Config struct {
+	fn.Base
+	fn.Database
+	DaprGRPC  string        `envconfig:"DAPR_GRPC_ENDPOINT" default:"127.0.0.1:50001" desc:"the Dapr sidecar's gRPC address (the Jobs API)"`
+	Reconcile time.Duration `envconfig:"TASKFLOW_RECONCILE_INTERVAL" default:"1m" desc:"how often the Dapr jobs are reconciled with PostgreSQL"`
+}
+
+// Function is the reminder function: task.* events at its root, Dapr's job
+// callbacks at /job/<name>, and the reconciler in the background (at start,
+// then every cfg.Reconcile).
+func Function(_ context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error) {
+	svc := &Service{Store: d.Store, Jobs: &DaprJobs{Addr: cfg.DaprGRPC}, Log: d.Log, Now: d.Now}
+	return &fn.Function{
+		Events:   svc.Consumers(d),
+		Handlers: map[string]http.Handler{"POST /job/": svc.JobHandler()},
+		Start: func(ctx context.Context) error {
+			svc.RunReconciler(ctx, cfg.Reconcile)
+			return nil
+		},
+	}, nil
+}
+
 // Service keeps the jobs of reminders in step with the tasks.
 type Service struct {
 	Store *store.Store
@@ -68,7 +91,7 @@ func (s *Service) Sync(ctx context.Context, user, taskID string) error {
 		err = s.Jobs.Delete(ctx, taskID)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: jobs: %w", errs.ErrUnavailable, err)
+		return errs.Wrap(errs.ErrUnavailable, "dapr jobs", err)
 	}
 	return nil
 }
@@ -81,7 +104,7 @@ func (s *Service) JobHandler() http.Handler {
 		name := strings.TrimPrefix(r.URL.Path, "/job/")
 		body, err := io.ReadAll(r.Body)
 		if err != nil || r.Method != http.MethodPost {
-			http.Error(w, "bad job callback", http.StatusBadRequest)
+			fn.WriteError(w, r, s.Log, errs.Invalidf("bad job callback"))
 			return
 		}
 		fn.SetRoute(r, "/job/{name}")
@@ -98,7 +121,7 @@ func (s *Service) JobHandler() http.Handler {
 		now := s.Now()
 		if now.Before(rem.RemindAt) { // never early: come back at the time
 			if err := s.Jobs.RetryAt(r.Context(), rem, rem.RemindAt); err != nil {
-				http.Error(w, "reschedule failed", http.StatusInternalServerError)
+				fn.WriteError(w, r, s.Log, fmt.Errorf("reschedule the early job of %s: %w", rem.TaskID, err))
 				return
 			}
 			w.WriteHeader(http.StatusOK)
@@ -131,7 +154,7 @@ func (s *Service) retry(w http.ResponseWriter, r *http.Request, rem store.Remind
 	wait := min(max(late/2, time.Second), time.Minute)
 	if err := s.Jobs.RetryAt(r.Context(), rem, now.Add(wait)); err != nil {
 		s.Log.Error("reminder not fired and not rescheduled; Dapr will retry", "task", rem.TaskID, "error", cause, "reschedule", err)
-		http.Error(w, "not fired", http.StatusInternalServerError)
+		fn.WriteError(w, r, nil, errors.New("reminder not fired")) // logged just above
 		return
 	}
 	s.Log.Warn("reminder not fired; retrying", "task", rem.TaskID, "in", wait, "error", cause)

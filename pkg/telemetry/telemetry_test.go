@@ -36,7 +36,7 @@ func TestTraceParentRoundTrip(t *testing.T) {
 // TestHTTPContinuesTheCallersTrace: the server span is a child of the
 // request's traceparent header, and log lines written in it carry its ids.
 func TestHTTPContinuesTheCallersTrace(t *testing.T) {
-	if _, err := Setup(context.Background(), "test"); err != nil {
+	if _, err := Setup(context.Background(), "test", Config{}); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"os"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
@@ -16,6 +15,16 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
+// Config is the standard OpenTelemetry settings TaskFlow honours. The
+// exporter and the SDK read them from the environment themselves; they are
+// declared here so that every function's settings list them.
+type Config struct {
+	Endpoint       string `envconfig:"OTEL_EXPORTER_OTLP_ENDPOINT" desc:"OTLP/HTTP collector base URL; traces are exported when it or the next is set"`
+	TracesEndpoint string `envconfig:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" desc:"OTLP/HTTP URL for traces only"`
+	Sampler        string `envconfig:"OTEL_TRACES_SAMPLER" desc:"OpenTelemetry sampler name; default parentbased_always_on"`
+	SamplerArg     string `envconfig:"OTEL_TRACES_SAMPLER_ARG" desc:"the sampler's argument (a ratio for traceidratio samplers)"`
+}
+
 // propagator is W3C Trace Context, on HTTP headers and on CloudEvents alike.
 var propagator = propagation.TraceContext{}
 
@@ -25,11 +34,11 @@ var propagator = propagation.TraceContext{}
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set,
 // sampled as OTEL_TRACES_SAMPLER says (parent-based, always on by default).
 // The returned function flushes what is left to export.
-func Setup(ctx context.Context, service string) (func(context.Context) error, error) {
+func Setup(ctx context.Context, service string, cfg Config) (func(context.Context) error, error) {
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("taskflow-" + service))),
 	}
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+	if cfg.Endpoint != "" || cfg.TracesEndpoint != "" {
 		exp, err := otlptracehttp.New(ctx)
 		if err != nil {
 			return nil, err

@@ -37,10 +37,21 @@ const (
 	Heartbeat         = 15 * time.Second
 )
 
-// Config is the updates function's Kafka setting.
+// Config is the updates function's environment: its tokens' keys and the
+// Kafka cluster it reads task-updates from (it has no database).
 type Config struct {
-	Brokers []string `envconfig:"KAFKA_BROKERS" required:"true"`
-	kafka.Auth
+	fn.Base
+	fn.Auth
+	kafka.Config
+}
+
+// Function is the updates function: the one stream route.
+func Function(_ context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error) {
+	opts, err := cfg.Config.Auth.Opts()
+	if err != nil {
+		return nil, err
+	}
+	return &fn.Function{Routes: New(cfg.Brokers, opts...).Routes(d)}, nil
 }
 
 // Message is one SSE data payload: a task change, or a notification.
@@ -131,11 +142,11 @@ func (s *Stream) serve(w http.ResponseWriter, r *http.Request, user string) erro
 		return errs.InvalidField("Last-Event-ID", "is not a position this stream gave")
 	}
 	if !s.acquire(user) {
-		return fmt.Errorf("%w: at most %d open streams per user", errs.ErrTooMany, MaxStreamsPerUser)
+		return errs.With(errs.ErrTooMany, fmt.Sprintf("at most %d open streams per user", MaxStreamsPerUser))
 	}
 	defer s.release(user)
 	if err := s.complete(r.Context(), pos, partitions); err != nil {
-		return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
+		return errs.Wrap(errs.ErrUnavailable, "kafka", err)
 	}
 	offsets := map[int32]kgo.Offset{}
 	for p, off := range pos {
@@ -144,7 +155,7 @@ func (s *Stream) serve(w http.ResponseWriter, r *http.Request, user string) erro
 	cl, err := s.kafkaClient(kgo.FetchMaxWait(time.Second),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{events.TopicTaskUpdates: offsets}))
 	if err != nil {
-		return fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
+		return errs.Wrap(errs.ErrUnavailable, "kafka", err)
 	}
 	defer cl.Close()
 	sess, err := sse.Upgrade(w, r)
