@@ -58,7 +58,7 @@ func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notif
 			return err
 		}
 		created, owed = true, true
-		return writeEvents(ctx, tx, []events.Event{events.Notified(s.Source, out)})
+		return s.writeEvents(ctx, tx, []events.Event{events.Notified(s.Source, out)})
 	})
 	return out, created, owed, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 	"github.com/taskflow/taskflow/pkg/task"
 )
@@ -21,26 +22,26 @@ func TestEveryWriteStoresItsEvents(t *testing.T) {
 	ctx := context.Background()
 	a := create(t, st, "alice", `{"title":"a","tags":["Work"],"due_date":"2027-01-01T00:00:00.123456789Z"}`, t0.Add(123))
 	title := "b"
-	_, _, err := st.Update(ctx, "alice", a.ID, 0, func(cur task.Task) (task.Task, bool, error) {
+	_, _, err := st.Update(ctx, "alice", a.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
 		next, ch, err := cur.Patch(task.Input{Title: task.Opt[string]{Set: true, Value: &title}}, t0.Add(time.Minute))
 		if err != nil {
-			return next, ch, err
+			return ops.Write{}, ch, err
 		}
 		next, _ = next.Complete(t0.Add(time.Minute))
-		return next, true, nil
+		return ops.Change(cur, next), true, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.Update(ctx, "alice", a.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-		return cur, false, errs.InvalidField("title", "no")
+	if _, _, err := st.Update(ctx, "alice", a.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+		return ops.Write{}, false, errs.InvalidField("title", "no")
 	}); err == nil {
 		t.Fatal("failed change succeeded")
 	}
-	if _, err := st.Delete(ctx, "alice", a.ID, 99, t0); !errors.Is(err, errs.ErrPrecondition) {
+	if _, err := st.Delete(ctx, "alice", a.ID, 99, deleting(t0)); !errors.Is(err, errs.ErrPrecondition) {
 		t.Fatal(err)
 	}
-	if _, err := st.Delete(ctx, "alice", a.ID, 0, t0.Add(time.Hour)); err != nil {
+	if _, err := st.Delete(ctx, "alice", a.ID, 0, deleting(t0.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	pending, err := st.Unsent(ctx, 100)
