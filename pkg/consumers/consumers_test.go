@@ -23,6 +23,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/kafka"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 	"github.com/taskflow/taskflow/pkg/task"
@@ -102,19 +103,19 @@ func write(t *testing.T, st *store.Store) task.Task {
 	ctx := context.Background()
 	in, _, _ := task.ParseInput([]byte(`{"title":"audit me","priority":"low"}`))
 	tk, _ := task.New("alice", in, time.Now().UTC())
-	created, _, err := st.Create(ctx, tk, nil)
+	created, _, err := st.Create(ctx, ops.Insert(tk), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	high := task.High
-	_, _, err = st.Update(ctx, "alice", created.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-		return cur.Patch(task.Input{Priority: task.Opt[task.Priority]{Set: true, Value: &high}}, time.Now().UTC())
+	_, _, err = st.Update(ctx, "alice", created.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+		return ops.Patch(cur, task.Input{Priority: task.Opt[task.Priority]{Set: true, Value: &high}}, time.Now().UTC())
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = st.Update(ctx, "alice", created.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-		next, ch := cur.Complete(time.Now().UTC())
+	_, _, err = st.Update(ctx, "alice", created.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+		next, ch := ops.Complete(cur, time.Now().UTC())
 		return next, ch, nil
 	})
 	if err != nil {
@@ -366,7 +367,7 @@ func (e *env) createFor(t *testing.T, user, body string) task.Task {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created, _, err := e.st.Create(context.Background(), tk, nil)
+	created, _, err := e.st.Create(context.Background(), ops.Insert(tk), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,8 +376,8 @@ func (e *env) createFor(t *testing.T, user, body string) task.Task {
 
 func completedEvent(t *testing.T, e *env, id string) cloudevents.Event {
 	t.Helper()
-	_, _, err := e.st.Update(context.Background(), "alice", id, 0, func(cur task.Task) (task.Task, bool, error) {
-		next, ch := cur.Complete(time.Now().UTC())
+	_, _, err := e.st.Update(context.Background(), "alice", id, 0, func(cur task.Task) (ops.Write, bool, error) {
+		next, ch := ops.Complete(cur, time.Now().UTC())
 		return next, ch, nil
 	})
 	if err != nil {
@@ -447,8 +448,8 @@ func TestRecurrenceOneSuccessor(t *testing.T) {
 	wg.Wait()
 	// Reopen and complete again: a new event, still no second successor.
 	reopen := task.Active
-	if _, _, err := e.st.Update(context.Background(), "alice", first.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-		return cur.Patch(task.Input{Status: task.Opt[task.Status]{Set: true, Value: &reopen}}, time.Now().UTC())
+	if _, _, err := e.st.Update(context.Background(), "alice", first.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+		return ops.Patch(cur, task.Input{Status: task.Opt[task.Status]{Set: true, Value: &reopen}}, time.Now().UTC())
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -509,13 +510,13 @@ func TestRecurrenceContinuesTheTrace(t *testing.T) {
 		in, _, _ := task.ParseInput([]byte(`{"title":"Standup","due_date":"2027-03-01T09:00:00Z",
 			"recurrence_pattern":{"frequency":"daily"}}`))
 		tk, _ := task.New("alice", in, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC))
-		first, _, err := e.st.Create(ctx, tk, nil)
+		first, _, err := e.st.Create(ctx, ops.Insert(tk), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx = telemetry.WithTraceParent(context.Background(), "00-"+completeTrace+"-b7ad6b7169203331-01", "")
-		if _, _, err := e.st.Update(ctx, "alice", first.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-			next, ch := cur.Complete(time.Now().UTC())
+		if _, _, err := e.st.Update(ctx, "alice", first.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+			next, ch := ops.Complete(cur, time.Now().UTC())
 			return next, ch, nil
 		}); err != nil {
 			t.Fatal(err)

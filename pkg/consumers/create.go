@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/task"
 )
@@ -50,17 +50,13 @@ func CreateCommand(d *fn.Deps) map[string]fn.EventHandler {
 		if cmd.UserID == "" || len(cmd.UserID) > 255 || !printable(cmd.UserID) {
 			return errs.InvalidField("user_id", "is required: at most 255 characters, no control characters")
 		}
-		in, ok, perr := task.ParseInput(cmd.Task)
-		if !ok {
-			return perr
-		}
-		t, err := task.New(cmd.UserID, in, d.Now().UTC().Truncate(time.Microsecond))
-		if err := errs.Merge(perr, err); err != nil {
+		w, err := ops.Create(cmd.UserID, cmd.Task, d.Now().UTC())
+		if err != nil {
 			return err
 		}
 		key := sha256.Sum256([]byte(e.Source() + "\x00" + e.ID()))
 		body := sha256.Sum256(append([]byte(cmd.UserID+"\x00"), cmd.Task...))
-		_, _, err = d.Store.Create(ctx, t, &store.Idempotency{Key: "event:" + hex.EncodeToString(key[:]), Hash: body[:],
+		_, _, err = d.Store.Create(ctx, w, &store.Idempotency{Key: "event:" + hex.EncodeToString(key[:]), Hash: body[:],
 			Shared: true})
 		if errors.Is(err, errs.ErrConflict) {
 			// Retrying cannot help, and Knative would retry a 409.

@@ -6,11 +6,10 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/recurrence"
-	"github.com/taskflow/taskflow/pkg/task"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
@@ -31,22 +30,16 @@ func Recurrence(d *fn.Deps) map[string]fn.EventHandler {
 		if t.CompletedAt != nil {
 			done = *t.CompletedAt
 		}
-		next, ok, err := recurrence.Successor(t, done, d.Now().UTC())
+		next, ok, err := ops.Successor(t, done, d.Now().UTC())
 		switch {
 		case errors.Is(err, recurrence.ErrTooFar):
 			d.Log.WarnContext(ctx, "series has no occurrence within the search bound; it ends", "task", t.ID)
 			ok = false
 		case err != nil:
-			return errs.Invalidf("the task's recurrence pattern cannot be evaluated: " + err.Error())
+			return err
 		}
-		var succ *task.Task
+		var succ *ops.Write
 		if ok {
-			// The event is the only source of the successor's fields: one
-			// that TaskFlow's own writes could not have made (a reminder
-			// after its due date, a title too long) is refused, not stored.
-			if err := next.Validate(); err != nil {
-				return err
-			}
 			succ = &next
 		}
 		created, err := d.Store.CreateSuccessor(ctx, "recurrence", e.ID(), t.ID, succ)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
@@ -16,9 +17,9 @@ func Complete(d *fn.Deps) []fn.Route {
 			return err
 		}
 		now := d.Now().UTC()
-		t, _, err := d.Store.Update(r.Context(), user, id, ifMatch, func(cur task.Task) (task.Task, bool, error) {
-			next, changed := cur.Complete(now)
-			return next, changed, nil
+		t, _, err := d.Store.Update(r.Context(), user, id, ifMatch, func(cur task.Task) (ops.Write, bool, error) {
+			w, changed := ops.Complete(cur, now)
+			return w, changed, nil
 		})
 		if err != nil {
 			return err

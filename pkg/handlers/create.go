@@ -6,8 +6,8 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store"
-	"github.com/taskflow/taskflow/pkg/task"
 )
 
 // MaxIdempotencyKey bounds the Idempotency-Key header.
@@ -28,15 +28,11 @@ func Create(d *fn.Deps) []fn.Route {
 			sum := sha256.Sum256(body)
 			idem = &store.Idempotency{Key: key, Hash: sum[:]}
 		}
-		in, ok, perr := task.ParseInput(body)
-		if !ok {
-			return perr
-		}
-		t, err := task.New(user, in, d.Now().UTC())
-		if err := errs.Merge(perr, err); err != nil {
+		write, err := ops.Create(user, body, d.Now().UTC())
+		if err != nil {
 			return err
 		}
-		created, replay, err := d.Store.Create(r.Context(), t, idem)
+		created, replay, err := d.Store.Create(r.Context(), write, idem)
 		if err != nil {
 			return err
 		}

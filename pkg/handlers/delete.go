@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/ops"
+	"github.com/taskflow/taskflow/pkg/task"
 )
 
 // Delete serves DELETE /api/tasks/{id}: 204, or 404 when there is no such task.
@@ -13,7 +15,9 @@ func Delete(d *fn.Deps) []fn.Route {
 		if err != nil {
 			return err
 		}
-		if _, err := d.Store.Delete(r.Context(), user, id, ifMatch, d.Now().UTC()); err != nil {
+		now := d.Now().UTC()
+		_, err = d.Store.Delete(r.Context(), user, id, ifMatch, func(cur task.Task) ops.Write { return ops.Delete(cur, now) })
+		if err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
@@ -26,15 +27,15 @@ func Update(d *fn.Deps) []fn.Route {
 				return perr
 			}
 			now := d.Now().UTC()
-			t, _, err := d.Store.Update(r.Context(), user, id, ifMatch, func(cur task.Task) (task.Task, bool, error) {
-				apply := cur.Patch
+			t, _, err := d.Store.Update(r.Context(), user, id, ifMatch, func(cur task.Task) (ops.Write, bool, error) {
+				apply := ops.Patch
 				if replace {
-					apply = cur.Replace
+					apply = ops.Replace
 				}
-				next, changed, err := apply(in, now)
+				w, changed, err := apply(cur, in, now)
 				// A body with bad fields changes nothing, but still reports
 				// what validation finds in the rest of it.
-				return next, changed, errs.Merge(perr, err)
+				return w, changed, errs.Merge(perr, err)
 			})
 			if err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 	"github.com/taskflow/taskflow/pkg/task"
@@ -88,7 +89,7 @@ func TestKafkaDownThenUp(t *testing.T) {
 	ctx := context.Background()
 	ids := map[string]bool{}
 	for i := range 1000 {
-		tk, _, err := st.Create(ctx, newTask(t, "alice", fmt.Sprint("t", i)), nil)
+		tk, _, err := st.Create(ctx, ops.Insert(newTask(t, "alice", fmt.Sprint("t", i))), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,13 +148,13 @@ func TestConcurrentWritersNothingSkipped(t *testing.T) {
 	for w := range 100 {
 		wg.Go(func() {
 			for i := range 5 {
-				tk, _, err := st.Create(ctx, newTask(t, fmt.Sprint("user", w%7), fmt.Sprint("w", w, "-", i)), nil)
+				tk, _, err := st.Create(ctx, ops.Insert(newTask(t, fmt.Sprint("user", w%7), fmt.Sprint("w", w, "-", i))), nil)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				_, _, err = st.Update(ctx, tk.UserID, tk.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-					next, ch := cur.Complete(time.Now().UTC())
+				_, _, err = st.Update(ctx, tk.UserID, tk.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+					next, ch := ops.Complete(cur, time.Now().UTC())
 					return next, ch, nil
 				})
 				if err != nil {
@@ -205,7 +206,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := st.Create(ctx, newTask(t, "alice", fmt.Sprint("r", i)), nil); err != nil {
+		if _, _, err := st.Create(ctx, ops.Insert(newTask(t, "alice", fmt.Sprint("r", i))), nil); err != nil {
 			t.Fatal(err)
 		}
 	}

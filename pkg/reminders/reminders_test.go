@@ -17,6 +17,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 	"github.com/taskflow/taskflow/pkg/task"
@@ -80,7 +81,7 @@ func (e *env) task(title string, remindAt time.Time) task.Task {
 	due := remindAt.Add(time.Hour)
 	tk := task.Task{UserID: "alice", Title: title, Status: task.Active, Priority: task.Medium, Tags: []string{},
 		DueDate: &due, ReminderTime: &remindAt, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
-	out, _, err := e.st.Create(context.Background(), tk, nil)
+	out, _, err := e.st.Create(context.Background(), ops.Insert(tk), nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -140,18 +141,18 @@ func TestRemindersOnRealDapr(t *testing.T) {
 	lost := e.task("lost job", at)
 
 	later := at.Add(3 * time.Second)
-	if _, _, err := e.st.Update(ctx, "alice", moved.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-		return cur.Patch(task.Input{ReminderTime: task.Opt[time.Time]{Set: true, Value: &later}}, time.Now().UTC())
+	if _, _, err := e.st.Update(ctx, "alice", moved.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+		return ops.Patch(cur, task.Input{ReminderTime: task.Opt[time.Time]{Set: true, Value: &later}}, time.Now().UTC())
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.st.Update(ctx, "alice", done.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-		next, ch := cur.Complete(time.Now().UTC())
+	if _, _, err := e.st.Update(ctx, "alice", done.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+		next, ch := ops.Complete(cur, time.Now().UTC())
 		return next, ch, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.Delete(ctx, "alice", gone.ID, 0, time.Now().UTC()); err != nil {
+	if _, err := e.st.Delete(ctx, "alice", gone.ID, 0, func(cur task.Task) ops.Write { return ops.Delete(cur, time.Now().UTC()) }); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{moved.ID, done.ID, gone.ID} {

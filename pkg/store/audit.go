@@ -24,8 +24,9 @@ type AuditEntry struct {
 func (s *Store) RecordAudit(ctx context.Context, user, taskID string, e AuditEntry) (bool, error) {
 	changes, _ := json.Marshal(e.Changes)
 	tag, err := s.pool.Exec(ctx, `INSERT INTO audit_events (event_id, user_id, task_id, type, time, changes)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
-		e.EventID, user, taskID, e.Type, e.Time, changes)
+		VALUES (@event_id, @user_id, @task_id, @type, @time, @changes) ON CONFLICT (event_id) DO NOTHING`,
+		pgx.NamedArgs{"event_id": e.EventID, "user_id": user, "task_id": taskID, "type": e.Type, "time": e.Time,
+			"changes": changes})
 	if err != nil {
 		return false, dbErr(err)
 	}

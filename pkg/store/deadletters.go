@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // DeadLetter is an event a Trigger gave up on, kept for an operator to
 // inspect and replay: its data byte for byte, whatever they are.
@@ -20,7 +24,9 @@ func (s *Store) RecordDeadLetter(ctx context.Context, d DeadLetter) error {
 		ct = &d.ContentType
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO dead_letters (event_id, source, type, attributes, datacontenttype, data)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source, event_id) DO NOTHING`,
-		d.ID, d.Source, d.Type, d.Attributes, ct, d.Data)
+		VALUES (@event_id, @source, @type, @attributes, @datacontenttype, @data)
+		ON CONFLICT (source, event_id) DO NOTHING`,
+		pgx.NamedArgs{"event_id": d.ID, "source": d.Source, "type": d.Type, "attributes": d.Attributes,
+			"datacontenttype": ct, "data": d.Data})
 	return dbErr(err)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
@@ -53,7 +54,7 @@ func TestErrorsClassedBySQLSTATE(t *testing.T) {
 	_, badID := st.Get(ctx, "alice", "not-a-uuid")
 	nulTitle := newTask(t, "bob", `{"title":"x"}`, time.Now())
 	nulTitle.Title = "a\x00b"
-	_, _, nulCreate := st.Create(ctx, nulTitle, nil)
+	_, _, nulCreate := st.Create(ctx, ops.Insert(nulTitle), nil)
 	for _, c := range []struct {
 		name   string
 		err    error

@@ -4,9 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/taskflow/taskflow/pkg/ops"
+	"github.com/taskflow/taskflow/pkg/task"
 )
+
+// deleting is the step of a delete at now.
+func deleting(now time.Time) func(task.Task) ops.Write {
+	return func(cur task.Task) ops.Write { return ops.Delete(cur, now) }
+}
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 

@@ -41,9 +41,10 @@ func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notif
 		n.ID = id.String()
 		n.RemindAt, n.DeliveredAt = n.RemindAt.Truncate(time.Microsecond), n.DeliveredAt.Truncate(time.Microsecond)
 		out, err = scanNotification(tx.QueryRow(ctx, `INSERT INTO notifications (id, user_id, task_id, title, message,
-				remind_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+				remind_at, delivered_at) VALUES (@id, @user_id, @task_id, @title, @message, @remind_at, @delivered_at)
 			ON CONFLICT (task_id, remind_at) DO NOTHING RETURNING `+notificationColumns,
-			n.ID, n.UserID, n.TaskID, n.Title, n.Message, n.RemindAt, n.DeliveredAt))
+			pgx.NamedArgs{"id": n.ID, "user_id": n.UserID, "task_id": n.TaskID, "title": n.Title,
+				"message": n.Message, "remind_at": n.RemindAt, "delivered_at": n.DeliveredAt}))
 		if errors.Is(err, pgx.ErrNoRows) {
 			var delivered *time.Time
 			out, err = scanNotification(tx.QueryRow(ctx, `SELECT `+notificationColumns+` FROM notifications
@@ -58,7 +59,7 @@ func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notif
 			return err
 		}
 		created, owed = true, true
-		return writeEvents(ctx, tx, []events.Event{events.Notified(s.Source, out)})
+		return s.writeEvents(ctx, tx, []events.Event{events.Notified(s.Source, out)})
 	})
 	return out, created, owed, err
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"time"
@@ -33,24 +34,35 @@ type outboxRow struct {
 	State   string    `json:"tracestate,omitempty"`
 }
 
-// outboxJSON renders events as the JSON array outboxCTE reads, each with the
-// trace context of ctx (the request or event that caused the change).
-func outboxJSON(ctx context.Context, evs []events.Event) string {
+// outboxJSON renders events as the JSON array outboxCTE reads, as this store
+// writes them: from its Source unless an event names its own, with the trace
+// context of ctx (the request or event that caused the change). Events whose
+// payload did not encode are refused, so that the write fails with them
+// rather than reach every consumer without data.
+func (s *Store) outboxJSON(ctx context.Context, evs []events.Event) (string, error) {
+	if err := events.Encoded(evs); err != nil {
+		return "", err
+	}
 	parent, state := telemetry.TraceParent(ctx)
 	rows := make([]outboxRow, len(evs))
 	for i, e := range evs {
-		rows[i] = outboxRow{e.ID, e.Type, e.Source, e.Subject, e.Topics, e.Time, string(e.Data), parent, state}
+		rows[i] = outboxRow{e.ID, e.Type, cmp.Or(e.Source, s.Source), e.Subject, e.Topics, e.Time, string(e.Data),
+			parent, state}
 	}
-	b, _ := json.Marshal(rows)
-	return string(b)
+	b, err := json.Marshal(rows)
+	return string(b), err
 }
 
 // writeEvents stores events in tx.
-func writeEvents(ctx context.Context, tx pgx.Tx, evs []events.Event) error {
+func (s *Store) writeEvents(ctx context.Context, tx pgx.Tx, evs []events.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, outboxCTE("$1"), outboxJSON(ctx, evs))
+	rows, err := s.outboxJSON(ctx, evs)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, outboxCTE("$1"), rows)
 	return err
 }
 

@@ -82,7 +82,7 @@ func (s *Store) FireReminder(ctx context.Context, r Reminder, now time.Time) (bo
 		data, _ := json.Marshal(events.ReminderData{TaskID: t.ID, UserID: t.UserID, Title: t.Title, DueDate: t.DueDate,
 			RemindAt: r.RemindAt, FiredAt: now.UTC()})
 		fired = true
-		return writeEvents(ctx, tx, []events.Event{{ID: id.String(), Type: events.ReminderDue, Source: s.Source,
+		return s.writeEvents(ctx, tx, []events.Event{{ID: id.String(), Type: events.ReminderDue, Source: s.Source,
 			Subject: t.ID, Time: now.UTC(), Data: data, Topics: []string{events.TopicReminders}}})
 	})
 	return fired, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/taskflow/taskflow/pkg/errs"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 	"github.com/taskflow/taskflow/pkg/task"
@@ -35,7 +36,7 @@ func newTask(t *testing.T, user, body string, at time.Time) task.Task {
 
 func create(t *testing.T, st *store.Store, user, body string, at time.Time) task.Task {
 	t.Helper()
-	out, _, err := st.Create(context.Background(), newTask(t, user, body, at), nil)
+	out, _, err := st.Create(context.Background(), ops.Insert(newTask(t, user, body, at)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +69,14 @@ func TestIsolationBetweenUsers(t *testing.T) {
 	if _, err := st.Get(ctx, "bob", a.ID); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("bob read alice's task: %v", err)
 	}
-	_, _, err := st.Update(ctx, "bob", a.ID, 0, func(cur task.Task) (task.Task, bool, error) {
+	_, _, err := st.Update(ctx, "bob", a.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
 		t.Error("bob's change ran on alice's task")
-		return cur, false, nil
+		return ops.Write{}, false, nil
 	})
 	if !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("bob updated: %v", err)
 	}
-	if _, err := st.Delete(ctx, "bob", a.ID, 0, t0); !errors.Is(err, errs.ErrNotFound) {
+	if _, err := st.Delete(ctx, "bob", a.ID, 0, deleting(t0)); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("bob deleted: %v", err)
 	}
 	items, _, err := st.List(ctx, "bob", task.ListQuery{Limit: 50, Sort: task.SortCreated})
@@ -95,9 +96,9 @@ func TestUpdateVersionAndPrecondition(t *testing.T) {
 	st, _ := storetest.New(t)
 	ctx := context.Background()
 	a := create(t, st, "alice", `{"title":"a"}`, t0)
-	rename := func(title string) store.Change {
-		return func(cur task.Task) (task.Task, bool, error) {
-			return cur.Patch(task.Input{Title: task.Opt[string]{Set: true, Value: &title}}, t0.Add(time.Hour))
+	rename := func(title string) store.Step {
+		return func(cur task.Task) (ops.Write, bool, error) {
+			return ops.Patch(cur, task.Input{Title: task.Opt[string]{Set: true, Value: &title}}, t0.Add(time.Hour))
 		}
 	}
 	got, changed, err := st.Update(ctx, "alice", a.ID, 1, rename("b"))
@@ -111,7 +112,7 @@ func TestUpdateVersionAndPrecondition(t *testing.T) {
 	if err != nil || changed || same.Version != 2 {
 		t.Errorf("no-op update bumped the version: %+v %v", same, err)
 	}
-	if _, err := st.Delete(ctx, "alice", a.ID, 1, t0); !errors.Is(err, errs.ErrPrecondition) {
+	if _, err := st.Delete(ctx, "alice", a.ID, 1, deleting(t0)); !errors.Is(err, errs.ErrPrecondition) {
 		t.Errorf("stale delete: %v", err)
 	}
 	if _, err := st.Get(ctx, "alice", a.ID); err != nil {
@@ -128,8 +129,8 @@ func TestConcurrentCompletesChangeOnce(t *testing.T) {
 	changes := 0
 	for i := range 6 {
 		wg.Go(func() {
-			_, ch, err := st.Update(ctx, "alice", a.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-				next, ch := cur.Complete(t0.Add(time.Duration(i) * time.Minute))
+			_, ch, err := st.Update(ctx, "alice", a.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+				next, ch := ops.Complete(cur, t0.Add(time.Duration(i)*time.Minute))
 				return next, ch, nil
 			})
 			if err != nil {
@@ -175,7 +176,7 @@ func TestIdempotentCreateUnderConcurrentRetries(t *testing.T) {
 	ids := make(chan string, 8)
 	for range 8 {
 		wg.Go(func() {
-			out, replay, err := st.Create(ctx, newTask(t, "alice", `{"title":"once"}`, t0), idem)
+			out, replay, err := st.Create(ctx, ops.Insert(newTask(t, "alice", `{"title":"once"}`, t0)), idem)
 			if err != nil {
 				t.Error(err)
 				return
@@ -203,12 +204,12 @@ func TestIdempotentCreateUnderConcurrentRetries(t *testing.T) {
 	if n := count(t, url, "SELECT count(*) FROM tasks"); n != 1 {
 		t.Errorf("%d rows for one idempotent create", n)
 	}
-	_, _, err := st.Create(ctx, newTask(t, "alice", `{"title":"other"}`, t0), &store.Idempotency{Key: "k-1", Hash: []byte("h2")})
+	_, _, err := st.Create(ctx, ops.Insert(newTask(t, "alice", `{"title":"other"}`, t0)), &store.Idempotency{Key: "k-1", Hash: []byte("h2")})
 	if !errors.Is(err, errs.ErrConflict) {
 		t.Errorf("same key, other body: %v", err)
 	}
 	// Keys are per user.
-	if _, replay, err := st.Create(ctx, newTask(t, "bob", `{"title":"once"}`, t0), idem); err != nil || replay != nil {
+	if _, replay, err := st.Create(ctx, ops.Insert(newTask(t, "bob", `{"title":"once"}`, t0)), idem); err != nil || replay != nil {
 		t.Errorf("bob's create with alice's key: replay=%s err=%v", replay, err)
 	}
 }
@@ -230,8 +231,8 @@ func seed(t *testing.T, st *store.Store, n int) []task.Task {
 		body := fmt.Sprintf(`{"title":"task %02d meeting","priority":"%s","tags":%s,"due_date":%s}`, i%9, prios[i%4], tags, due)
 		tk := create(t, st, "alice", body, t0.Add(time.Duration(i%10)*time.Minute))
 		if i%4 == 0 {
-			tk, _, _ = st.Update(context.Background(), "alice", tk.ID, 0, func(cur task.Task) (task.Task, bool, error) {
-				next, ch := cur.Complete(t0.Add(time.Hour))
+			tk, _, _ = st.Update(context.Background(), "alice", tk.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
+				next, ch := ops.Complete(cur, t0.Add(time.Hour))
 				return next, ch, nil
 			})
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/taskflow/taskflow/pkg/errs"
-	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
@@ -70,26 +69,6 @@ func clampTimes(t *task.Task) {
 	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
 		*t.Recurrence.EndDate = task.Clamp(*t.Recurrence.EndDate)
 	}
-}
-
-// microseconds truncates t's times to PostgreSQL's precision.
-func microseconds(t task.Task) task.Task {
-	trunc := func(p *time.Time) *time.Time {
-		if p == nil {
-			return nil
-		}
-		v := p.Truncate(time.Microsecond)
-		return &v
-	}
-	t.DueDate, t.ReminderTime, t.CompletedAt = trunc(t.DueDate), trunc(t.ReminderTime), trunc(t.CompletedAt)
-	t.SeriesStart = trunc(t.SeriesStart)
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.Truncate(time.Microsecond), t.UpdatedAt.Truncate(time.Microsecond)
-	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
-		r := *t.Recurrence
-		r.EndDate = trunc(r.EndDate)
-		t.Recurrence = &r
-	}
-	return t
 }
 
 func utc(ts ...**time.Time) {
@@ -175,58 +154,56 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// upsertTags records a task's tags ($user, $tags, $colors) as the user's tags.
-func upsertTags(user, tags, colors string) string {
-	return `INSERT INTO tags (user_id, key, name, color)
-		SELECT ` + user + `, lower(u.name), u.name, u.color FROM unnest(` + tags + `::text[], ` + colors + `::text[]) AS u(name, color)
+// upsertTags records a task's tags (parameters @user_id, @tags and their
+// default @colors) as the user's tags; a tag the user has keeps its spelling
+// and colour.
+const upsertTags = `INSERT INTO tags (user_id, key, name, color)
+		SELECT @user_id, lower(u.name), u.name, u.color FROM unnest(@tags::text[], @colors::text[]) AS u(name, color)
 		ON CONFLICT DO NOTHING`
-}
 
-func tagColors(tags []string) []string {
-	colors := make([]string, len(tags))
-	for i, t := range tags {
-		colors[i] = tagColor(task.TagKey(t))
+// rowArgs names the columns of w's task for insertTask, updateTask and
+// insertSuccessor, with the colours of its tags.
+func rowArgs(w ops.Write) pgx.NamedArgs {
+	t := w.Task
+	return pgx.NamedArgs{
+		"id": t.ID, "user_id": t.UserID, "title": t.Title, "description": t.Description, "status": t.Status,
+		"priority": t.Priority.Rank(), "tags": t.Tags, "tag_keys": tagKeys(t.Tags), "colors": w.Colors,
+		"due_date": t.DueDate, "reminder_time": t.ReminderTime, "is_recurring": t.IsRecurring,
+		"recurrence": recurrenceJSON(t.Recurrence), "series_id": t.SeriesID, "completed_at": t.CompletedAt,
+		"created_at": t.CreatedAt, "updated_at": t.UpdatedAt, "series_start": t.SeriesStart,
 	}
-	return colors
 }
 
-// insertTask writes a task, its tags and its events in one statement: one
+// insertTask writes a task, its tags and its @events in one statement: one
 // round trip, one implicit transaction.
-var insertTask = `WITH tags_added AS (` + upsertTags("$2", "$7", "$16") + `),
-	events_added AS (` + outboxCTE("$17") + `)
+var insertTask = `WITH tags_added AS (` + upsertTags + `),
+	events_added AS (` + outboxCTE("@events") + `)
 	INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys, due_date,
 		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $18)
+	VALUES (@id, @user_id, @title, @description, @status, @priority, @tags, @tag_keys, @due_date,
+		@reminder_time, @is_recurring, @recurrence, @series_id, @completed_at, @created_at, @updated_at,
+		@series_start)
 	RETURNING ` + taskColumns
 
-// Create inserts t with its task.created event, assigning its id (and a
-// series id when it recurs). With idem set, a retry returns the first
-// response as replay; concurrent retries wait on the key's row and never
-// create twice.
-func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out task.Task, replay []byte, err error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return out, nil, err
-	}
-	t.ID, t.Version = id.String(), 1
-	t = microseconds(t) // as PostgreSQL keeps them, so the event shows what GET shows
-	if t.IsRecurring && t.SeriesID == nil {
-		sid := t.ID
-		t.SeriesID = &sid
-	}
+// Create stores w, a new task (ops.Create or ops.Insert), with its events.
+// With idem set, a retry returns the first response as replay; concurrent
+// retries wait on the key's row and never create twice.
+func (s *Store) Create(ctx context.Context, w ops.Write, idem *Idempotency) (out task.Task, replay []byte, err error) {
+	user := w.Task.UserID
 	insert := func(q querier) error {
-		if t.Tags, err = canonicalTags(ctx, q, t.UserID, t.Tags); err != nil {
+		tags, err := canonicalTags(ctx, q, user, w.Task.Tags)
+		if err != nil {
 			return err
 		}
+		w := w.WithTags(tags)
 		// The event holds the whole task: if it encodes, so does the pattern.
-		evs := events.Created(s.Source, t)
-		if err := events.Encoded(evs); err != nil {
+		evs, err := s.outboxJSON(ctx, w.Events)
+		if err != nil {
 			return err
 		}
-		out, err = scanTask(q.QueryRow(ctx, insertTask, t.ID, t.UserID, t.Title, t.Description, t.Status,
-			t.Priority.Rank(), t.Tags, tagKeys(t.Tags), t.DueDate, t.ReminderTime, t.IsRecurring,
-			recurrenceJSON(t.Recurrence), t.SeriesID, t.CompletedAt, t.CreatedAt, tagColors(t.Tags),
-			outboxJSON(ctx, evs), t.SeriesStart))
+		args := rowArgs(w)
+		args["events"] = evs
+		out, err = scanTask(q.QueryRow(ctx, insertTask, args))
 		return err
 	}
 	if idem == nil {
@@ -234,14 +211,14 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
-			VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, idem.scope(t.UserID), idem.Key, idem.Hash)
+			VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, idem.scope(user), idem.Key, idem.Hash)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
 			var hash []byte
 			err := tx.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys
-				WHERE user_id = $1 AND key = $2`, idem.scope(t.UserID), idem.Key).Scan(&hash, &replay)
+				WHERE user_id = $1 AND key = $2`, idem.scope(user), idem.Key).Scan(&hash, &replay)
 			if err != nil {
 				return err
 			}
@@ -258,18 +235,10 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *Idempotency) (out
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
-			idem.scope(t.UserID), idem.Key, body)
+			idem.scope(user), idem.Key, body)
 		return err
 	})
 	return out, replay, err
-}
-
-var palette = []string{"#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#4b5563"}
-
-func tagColor(key string) string {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return palette[h.Sum32()%uint32(len(palette))]
 }
 
 // Get returns the user's task id, or errs.ErrNotFound (also for another user's task).
@@ -279,20 +248,24 @@ func (s *Store) Get(ctx context.Context, user, id string) (task.Task, error) {
 	return t, dbErr(err)
 }
 
-var updateTask = `WITH tags_added AS (` + upsertTags("$1", "$7", "$16") + `)
-	UPDATE tasks SET title = $3, description = $4, status = $5, priority = $6, tags = $7, tag_keys = $8,
-		due_date = $9, reminder_time = $10, is_recurring = $11, recurrence = $12, series_id = $13,
-		completed_at = $14, updated_at = $15, version = version + 1, series_start = $17
-	WHERE user_id = $1 AND id = $2 RETURNING ` + taskColumns
+// updateTask writes the new state of a locked task, its tags and its @events.
+var updateTask = `WITH tags_added AS (` + upsertTags + `),
+	events_added AS (` + outboxCTE("@events") + `)
+	UPDATE tasks SET title = @title, description = @description, status = @status, priority = @priority,
+		tags = @tags, tag_keys = @tag_keys, due_date = @due_date, reminder_time = @reminder_time,
+		is_recurring = @is_recurring, recurrence = @recurrence, series_id = @series_id,
+		completed_at = @completed_at, updated_at = @updated_at, version = version + 1,
+		series_start = @series_start
+	WHERE user_id = @user_id AND id = @id RETURNING ` + taskColumns
 
-// Change is a pure step applied to a locked task: it returns the new state and
-// whether anything changed.
-type Change func(task.Task) (task.Task, bool, error)
+// Step is an operation's pure step (package ops) applied to the locked task:
+// the write it makes and whether it changes anything.
+type Step func(cur task.Task) (ops.Write, bool, error)
 
-// Update locks the user's task, applies change and stores the result. With
+// Update locks the user's task, applies step and stores its write. With
 // ifMatch > 0 the task's version must equal it (errs.ErrPrecondition otherwise).
 // It returns the stored task and whether it changed.
-func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, change Change) (task.Task, bool, error) {
+func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, step Step) (task.Task, bool, error) {
 	var (
 		out     task.Task
 		changed bool
@@ -306,41 +279,35 @@ func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, chan
 		if ifMatch > 0 && cur.Version != ifMatch {
 			return errs.ErrPrecondition
 		}
-		next, ch, err := change(cur)
+		w, ch, err := step(cur)
 		if err != nil || !ch {
 			out = cur
 			return err
 		}
-		if next.IsRecurring && next.SeriesID == nil {
-			sid := next.ID
-			next.SeriesID = &sid
-		}
-		if next.Tags, err = canonicalTags(ctx, tx, user, next.Tags); err != nil {
-			return err
-		}
-		out, err = scanTask(tx.QueryRow(ctx, updateTask,
-			user, id, next.Title, next.Description, next.Status, next.Priority.Rank(), next.Tags,
-			tagKeys(next.Tags), next.DueDate, next.ReminderTime, next.IsRecurring, recurrenceJSON(next.Recurrence),
-			next.SeriesID, next.CompletedAt, next.UpdatedAt, tagColors(next.Tags), next.SeriesStart))
+		tags, err := canonicalTags(ctx, tx, user, w.Task.Tags)
 		if err != nil {
 			return err
 		}
-		evs := events.Changed(s.Source, cur, out)
-		if err := events.Encoded(evs); err != nil {
-			return err // rolls the change back: a task whose events carry no data is not stored
+		w = w.WithTags(tags)
+		// A task whose events carry no data is not stored.
+		evs, err := s.outboxJSON(ctx, w.Events)
+		if err != nil {
+			return err
 		}
-		if err := writeEvents(ctx, tx, evs); err != nil {
+		args := rowArgs(w)
+		args["events"] = evs
+		if out, err = scanTask(tx.QueryRow(ctx, updateTask, args)); err != nil {
 			return err
 		}
 		changed = true
-		return err
+		return nil
 	})
 	return out, changed, err
 }
 
-// Delete removes the user's task with its task.deleted event and returns it
-// as it was.
-func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64, now time.Time) (task.Task, error) {
+// Delete removes the user's task and stores the events of step's write (ops.Delete
+// of the task as it was). It returns the task as it was.
+func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64, step func(cur task.Task) ops.Write) (task.Task, error) {
 	var out task.Task
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -352,11 +319,7 @@ func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64, now 
 		if ifMatch > 0 && out.Version != ifMatch {
 			return errs.ErrPrecondition
 		}
-		evs := events.Deleted(s.Source, out, now)
-		if err := events.Encoded(evs); err != nil {
-			return err
-		}
-		return writeEvents(ctx, tx, evs)
+		return s.writeEvents(ctx, tx, step(out).Events)
 	})
 	return out, err
 }

@@ -79,7 +79,7 @@ type Task struct {
 }
 
 // New builds a task for user from a create body at time now. It does not
-// assign an id; the caller does (the store or a test).
+// assign an id; ops.Insert does, with the rest of what storing it decides.
 func New(user string, in Input, now time.Time) (Task, error) {
 	t := Task{UserID: user, Status: Active, Priority: Medium, Tags: []string{}, CreatedAt: now, UpdatedAt: now}
 	if in.Status.Set {
