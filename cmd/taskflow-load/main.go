@@ -1,16 +1,16 @@
-// Command load creates TaskFlow's benchmark data set and measures the running
+// Command taskflow-load creates TaskFlow's benchmark data set and measures the running
 // stack from a second process, on this machine only (loopback addresses).
 //
-//	go run ./scripts/load seed     -tasks 1000000 -user-tasks 100000
-//	go run ./scripts/load create   -clients 32 -duration 20s
-//	go run ./scripts/load search   -clients 4 -requests 2000
-//	go run ./scripts/load filter   -clients 4 -requests 2000
-//	go run ./scripts/load events   -rate 500 -duration 60s -clients 16
-//	go run ./scripts/load successors -requests 200 -clients 2
-//	go run ./scripts/load streams  -requests 200 -rate 20
-//	go run ./scripts/load reminders -requests 1000 -clients 16 -duration 30s
-//	go run ./scripts/load schedcost -rate 20 -duration 15s  (0: back to back)
-//	go run ./scripts/load startup  (ready time and idle RSS of every function)
+//	go run ./cmd/taskflow-load seed     -tasks 1000000 -user-tasks 100000
+//	go run ./cmd/taskflow-load create   -clients 32 -duration 20s
+//	go run ./cmd/taskflow-load search   -clients 4 -requests 2000
+//	go run ./cmd/taskflow-load filter   -clients 4 -requests 2000
+//	go run ./cmd/taskflow-load events   -rate 500 -duration 60s -clients 16
+//	go run ./cmd/taskflow-load successors -requests 200 -clients 2
+//	go run ./cmd/taskflow-load streams  -requests 200 -rate 20
+//	go run ./cmd/taskflow-load reminders -requests 1000 -clients 16 -duration 30s
+//	go run ./cmd/taskflow-load schedcost -rate 20 -duration 15s  (0: back to back)
+//	go run ./cmd/taskflow-load startup  (ready time and idle RSS of every function)
 //
 // DATABASE_URL (seed) and TASKFLOW_AUTH_SECRET (requests) come from the
 // environment; `make load ARGS=...` fills them in as `make run` does.
@@ -42,7 +42,7 @@ type options struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: load seed|create|search|filter|events|successors|streams|reminders|schedcost|startup [flags]")
+		fmt.Fprintln(os.Stderr, "usage: taskflow-load seed|create|search|filter|events|successors|streams|reminders|schedcost|startup [flags]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
