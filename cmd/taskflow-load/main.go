@@ -18,11 +18,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -38,16 +42,71 @@ type options struct {
 	binDir    string
 	seed      uint64
 	rate      int
+	out       io.Writer // where the figures go
 }
 
-func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: taskflow-load seed|create|search|filter|events|successors|streams|reminders|schedcost|startup [flags]")
-		os.Exit(2)
+type mode struct {
+	name string
+	run  func(context.Context, options) error
+}
+
+// modes are the tool's commands, in the order the usage line names them.
+var modes = []mode{
+	{"seed", seed}, {"create", creates}, {"search", searches}, {"filter", filters}, {"events", eventLatency},
+	{"successors", successors}, {"streams", streams}, {"reminders", reminders}, {"schedcost", schedCost},
+	{"startup", startup},
+}
+
+// rateBounds are the -rate each mode accepts; the others ignore it.
+var rateBounds = map[string][2]int{"events": {1, 5000}, "streams": {1, 1000}, "schedcost": {0, 1000}}
+
+func usage() string {
+	names := make([]string, len(modes))
+	for i, m := range modes {
+		names[i] = m.name
 	}
-	mode := os.Args[1]
+	return "usage: taskflow-load " + strings.Join(names, "|") + " [flags]"
+}
+
+// errUsage marks a command line the tool cannot run (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(cli(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli runs one command line and returns the exit status: 0, 1 when the mode
+// failed, 2 when the command line is wrong.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	run, o, err := parse(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	o.out = stdout
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(stderr, "load:", err)
+		return 1
+	}
+	return 0
+}
+
+// parse reads the mode and its flags. Every error but flag.ErrHelp wraps errUsage.
+func parse(args []string, stderr io.Writer) (func(context.Context, options) error, options, error) {
 	var o options
-	fs := flag.NewFlagSet(mode, flag.ExitOnError)
+	if len(args) < 1 {
+		return nil, o, fmt.Errorf("%w: %s", errUsage, usage())
+	}
+	name := args[0]
+	i := slices.IndexFunc(modes, func(m mode) bool { return m.name == args[0] })
+	if i < 0 {
+		return nil, o, fmt.Errorf("%w: unknown mode %q; %s", errUsage, name, usage())
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.StringVar(&o.api, "api", "http://"+env("TASKFLOW_API_ADDR", "127.0.0.1:8080"), "REST base URL (loopback only)")
 	fs.StringVar(&o.secret, "secret", os.Getenv("TASKFLOW_AUTH_SECRET"), "HS256 secret for tokens")
 	fs.StringVar(&o.user, "user", "bench-user", "the user whose tasks are measured")
@@ -59,53 +118,25 @@ func main() {
 	fs.StringVar(&o.binDir, "bin", ".cache/bin", "where the built functions are (startup)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed of the data set and queries")
 	fs.IntVar(&o.rate, "rate", 100, "creates per second (events, streams, schedcost)")
-	_ = fs.Parse(os.Args[2:])
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, o, err
+		}
+		return nil, o, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return nil, o, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
 	if err := loopbackOnly(o.api); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		return nil, o, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	ctx := context.Background()
-	var err error
-	switch mode {
-	case "seed":
-		err = seed(ctx, o)
-	case "create":
-		err = creates(ctx, o)
-	case "search":
-		err = searches(ctx, o)
-	case "filter":
-		err = filters(ctx, o)
-	case "events":
-		if o.rate < 1 || o.rate > 5000 {
-			err = fmt.Errorf("-rate must be 1..5000")
-			break
-		}
-		err = eventLatency(ctx, o)
-	case "streams":
-		if o.rate < 1 || o.rate > 1000 {
-			err = fmt.Errorf("-rate must be 1..1000")
-			break
-		}
-		err = streams(ctx, o)
-	case "reminders":
-		err = reminders(ctx, o)
-	case "schedcost":
-		if o.rate < 0 || o.rate > 1000 {
-			err = fmt.Errorf("-rate must be 0..1000")
-			break
-		}
-		err = schedCost(ctx, o)
-	case "successors":
-		err = successors(ctx, o)
-	case "startup":
-		err = startup(ctx, o)
-	default:
-		err = fmt.Errorf("unknown mode %q", mode)
+	if b, ok := rateBounds[name]; ok && (o.rate < b[0] || o.rate > b[1]) {
+		return nil, o, fmt.Errorf("%w: -rate must be %d..%d", errUsage, b[0], b[1])
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "load:", err)
-		os.Exit(1)
+	if o.clients < 1 {
+		return nil, o, fmt.Errorf("%w: -clients must be at least 1", errUsage)
 	}
+	return modes[i].run, o, nil
 }
 
 func env(k, def string) string {

@@ -8,48 +8,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/taskflow/taskflow/pkg/auth"
 )
-
-// stats collects latencies and reports throughput and percentiles.
-type stats struct {
-	mu     sync.Mutex
-	lat    []time.Duration
-	errors atomic.Int64
-	start  time.Time
-	end    time.Time
-}
-
-func (s *stats) add(d time.Duration) {
-	s.mu.Lock()
-	s.lat = append(s.lat, d)
-	s.mu.Unlock()
-}
-
-func (s *stats) report(name string, o options) {
-	secs := s.end.Sub(s.start).Seconds()
-	fmt.Printf("%s: clients=%d requests=%d errors=%d elapsed=%.1fs throughput=%.0f/s %s\n",
-		name, o.clients, len(s.lat), s.errors.Load(), secs, float64(len(s.lat))/secs, summary(s.lat))
-}
-
-// summary sorts lat and renders its p50, p95, p99 and maximum.
-func summary(lat []time.Duration) string {
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
-	}
-	return fmt.Sprintf("p50=%s p95=%s p99=%s max=%s", ms(pct(.50)), ms(pct(.95)), ms(pct(.99)), ms(pct(1)))
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 
 func client(o options) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -61,63 +24,76 @@ func bearer(o options) (string, error) {
 	return "Bearer " + tok, err
 }
 
-// run sends requests from o.clients goroutines until next returns nil or the
-// deadline passes; each request must answer want.
-func run(o options, deadline time.Time, limit int64, want int, next func(r *rand.Rand) *http.Request) (*stats, error) {
+// api sends requests to the REST API at o.api as o.user.
+type api struct {
+	base, token string
+	c           *http.Client
+}
+
+func newAPI(o options) (*api, error) {
 	tok, err := bearer(o)
 	if err != nil {
 		return nil, err
 	}
-	c := client(o)
-	st := &stats{start: time.Now()}
-	var sent atomic.Int64
-	var wg sync.WaitGroup
-	for i := range o.clients {
-		wg.Go(func() {
-			r := rand.New(rand.NewPCG(o.seed, uint64(i)))
-			for time.Now().Before(deadline) && sent.Add(1) <= limit {
-				req := next(r)
-				req.Header.Set("Authorization", tok)
-				t0 := time.Now()
-				res, err := c.Do(req)
-				if err != nil {
-					st.errors.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				d := time.Since(t0)
-				if res.StatusCode != want {
-					st.errors.Add(1)
-					continue
-				}
-				st.add(d)
-			}
-		})
+	return &api{base: o.api, token: tok, c: client(o)}, nil
+}
+
+// do sends one request, with body as JSON unless it is empty, and reads the
+// whole answer; d is the time from sending it to the end of the answer.
+func (a *api) do(ctx context.Context, method, path, body string) (status int, b []byte, d time.Duration, err error) {
+	var rd io.Reader
+	if body != "" {
+		rd = bytes.NewBufferString(body)
 	}
-	wg.Wait()
-	st.end = time.Now()
-	return st, nil
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	req.Header.Set("Authorization", a.token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	t0 := time.Now()
+	res, err := a.c.Do(req)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	defer res.Body.Close()
+	b, err = io.ReadAll(res.Body)
+	return res.StatusCode, b, time.Since(t0), err
+}
+
+// expect is do for a request that must answer want: anything else is an error.
+func (a *api) expect(ctx context.Context, want int, method, path, body string) (time.Duration, []byte, error) {
+	status, b, d, err := a.do(ctx, method, path, body)
+	if err == nil && status != want {
+		err = fmt.Errorf("%s %s answered %d: %.200s", method, path, status, b)
+	}
+	return d, b, err
 }
 
 // creates posts tasks for o.duration (bounded: at most 1,000,000 requests).
 func creates(ctx context.Context, o options) error {
+	a, err := newAPI(o)
+	if err != nil {
+		return err
+	}
 	w := newWords(rand.New(rand.NewPCG(o.seed, 7)))
 	var mu sync.Mutex
-	st, err := run(o, time.Now().Add(o.duration), 1_000_000, http.StatusCreated, func(r *rand.Rand) *http.Request {
+	p := pool{Clients: o.clients, Requests: 1_000_000, Duration: o.duration, Seed: o.seed}
+	res, err := p.run(ctx, func(ctx context.Context, _ int, r *rand.Rand) (time.Duration, error) {
 		mu.Lock()
 		title, desc := w.phrase(2+r.IntN(4)), w.phrase(r.IntN(10))
 		mu.Unlock()
 		body := fmt.Sprintf(`{"title":%q,"description":%q,"priority":"high","tags":["work","q%d"],"due_date":"2027-03-01T09:00:00Z"}`,
 			title, desc, 1+r.IntN(4))
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.api+"/api/tasks", bytes.NewBufferString(body))
-		req.Header.Set("Content-Type", "application/json")
-		return req
+		d, _, err := a.expect(ctx, http.StatusCreated, http.MethodPost, "/api/tasks", body)
+		return d, err
 	})
 	if err != nil {
 		return err
 	}
-	st.report("create", o)
+	res.report(o.out, "create", o.clients)
 	return nil
 }
 
@@ -125,22 +101,27 @@ func creates(ctx context.Context, o options) error {
 // the data set's vocabulary at its own word frequencies: one word, or (three
 // times in ten) a word and the first four letters of another, as typed.
 func searches(ctx context.Context, o options) error {
+	a, err := newAPI(o)
+	if err != nil {
+		return err
+	}
 	w := newWords(rand.New(rand.NewPCG(o.seed, 7)))
 	var mu sync.Mutex
-	st, err := run(o, time.Now().Add(10*time.Minute), int64(o.requests), http.StatusOK, func(r *rand.Rand) *http.Request {
+	p := pool{Clients: o.clients, Requests: o.requests, Duration: 10 * time.Minute, Seed: o.seed}
+	res, err := p.run(ctx, func(ctx context.Context, _ int, r *rand.Rand) (time.Duration, error) {
 		mu.Lock()
 		q := w.pick()
 		if r.IntN(10) < 3 {
 			q += " " + w.pick()[:4]
 		}
 		mu.Unlock()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.api+"/api/tasks/search?q="+url.QueryEscape(q), nil)
-		return req
+		d, _, err := a.expect(ctx, http.StatusOK, http.MethodGet, "/api/tasks/search?q="+url.QueryEscape(q), "")
+		return d, err
 	})
 	if err != nil {
 		return err
 	}
-	st.report("search", o)
+	res.report(o.out, "search", o.clients)
 	return nil
 }
 
@@ -157,14 +138,19 @@ var filterQueries = []string{
 }
 
 func filters(ctx context.Context, o options) error {
-	st, err := run(o, time.Now().Add(10*time.Minute), int64(o.requests), http.StatusOK, func(r *rand.Rand) *http.Request {
+	a, err := newAPI(o)
+	if err != nil {
+		return err
+	}
+	p := pool{Clients: o.clients, Requests: o.requests, Duration: 10 * time.Minute, Seed: o.seed}
+	res, err := p.run(ctx, func(ctx context.Context, _ int, r *rand.Rand) (time.Duration, error) {
 		q := filterQueries[r.IntN(len(filterQueries))]
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.api+"/api/tasks?"+q, nil)
-		return req
+		d, _, err := a.expect(ctx, http.StatusOK, http.MethodGet, "/api/tasks?"+q, "")
+		return d, err
 	})
 	if err != nil {
 		return err
 	}
-	st.report("filter", o)
+	res.report(o.out, "filter", o.clients)
 	return nil
 }

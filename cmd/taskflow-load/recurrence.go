@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"math/rand/v2"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -15,84 +13,39 @@ import (
 // time from sending the complete to its successor being visible through GET
 // (a list filtered by the task's own tag, polled every 5 ms).
 func successors(ctx context.Context, o options) error {
-	tok, err := bearer(o)
+	a, err := newAPI(o)
 	if err != nil {
 		return err
 	}
-	c := client(o)
-	do := func(method, path, body string) (int, []byte, error) {
-		var rd io.Reader
-		if body != "" {
-			rd = bytes.NewBufferString(body)
-		}
-		req, _ := http.NewRequestWithContext(ctx, method, o.api+path, rd)
-		req.Header.Set("Authorization", tok)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		res, err := c.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, b, nil
-	}
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
-	var (
-		mu     sync.Mutex
-		lat    []time.Duration
-		failed int
-		wg     sync.WaitGroup
-	)
-	work := make(chan int)
-	for range o.clients {
-		wg.Go(func() {
-			for i := range work {
-				tag := fmt.Sprintf("r%s-%d", run, i)
-				status, body, err := do("POST", "/api/tasks", fmt.Sprintf(
-					`{"title":"recurring %d","tags":[%q],"due_date":"2027-01-04T09:00:00Z","recurrence_pattern":{"frequency":"daily"}}`, i, tag))
-				var created struct{ ID string }
-				if err != nil || status != 201 || json.Unmarshal(body, &created) != nil {
-					mu.Lock()
-					failed++
-					mu.Unlock()
-					fmt.Printf("create failed: %d %v %s\n", status, err, body)
-					continue
-				}
-				t0 := time.Now()
-				if status, body, err := do("PATCH", "/api/tasks/"+created.ID+"/complete", ""); err != nil || status != 200 {
-					mu.Lock()
-					failed++
-					mu.Unlock()
-					fmt.Printf("complete failed: %d %v %s\n", status, err, body)
-					continue
-				}
-				seen := false
-				for deadline := t0.Add(10 * time.Second); !seen && time.Now().Before(deadline); {
-					_, body, err := do("GET", "/api/tasks?status=active&tags="+tag, "")
-					var page struct{ Items []json.RawMessage }
-					seen = err == nil && json.Unmarshal(body, &page) == nil && len(page.Items) == 1
-					if !seen {
-						time.Sleep(5 * time.Millisecond)
-					}
-				}
-				mu.Lock()
-				if seen {
-					lat = append(lat, time.Since(t0))
-				} else {
-					failed++
-				}
-				mu.Unlock()
+	p := pool{Clients: o.clients, Requests: o.requests, Seed: o.seed}
+	res, err := p.run(ctx, func(ctx context.Context, i int, _ *rand.Rand) (time.Duration, error) {
+		tag := fmt.Sprintf("r%s-%d", run, i)
+		status, body, _, err := a.do(ctx, http.MethodPost, "/api/tasks", fmt.Sprintf(
+			`{"title":"recurring %d","tags":[%q],"due_date":"2027-01-04T09:00:00Z","recurrence_pattern":{"frequency":"daily"}}`, i, tag))
+		var created struct{ ID string }
+		if err != nil || status != http.StatusCreated || json.Unmarshal(body, &created) != nil {
+			fmt.Fprintf(o.out, "create failed: %d %v %s\n", status, err, body)
+			return 0, fmt.Errorf("create failed: %d %v", status, err)
+		}
+		t0 := time.Now()
+		if status, body, _, err := a.do(ctx, http.MethodPatch, "/api/tasks/"+created.ID+"/complete", ""); err != nil || status != http.StatusOK {
+			fmt.Fprintf(o.out, "complete failed: %d %v %s\n", status, err, body)
+			return 0, fmt.Errorf("complete failed: %d %v", status, err)
+		}
+		for deadline := t0.Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			_, body, _, err := a.do(ctx, http.MethodGet, "/api/tasks?status=active&tags="+tag, "")
+			var page struct{ Items []json.RawMessage }
+			if err == nil && json.Unmarshal(body, &page) == nil && len(page.Items) == 1 {
+				return time.Since(t0), nil
 			}
-		})
+		}
+		return 0, fmt.Errorf("no successor of %s within 10 s", created.ID)
+	})
+	if err != nil {
+		return err
 	}
-	for i := range o.requests {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	fmt.Printf("successors: clients=%d completed=%d visible=%d failed=%d complete->successor %s\n",
-		o.clients, o.requests, len(lat), failed, summary(lat))
+	fmt.Fprintf(o.out, "successors: clients=%d completed=%d visible=%d failed=%d complete->successor %s\n",
+		o.clients, o.requests, len(res.lat), res.errors, summary(res.lat))
 	return nil
 }
