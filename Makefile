@@ -43,13 +43,13 @@ fmt:
 load: build
 	@export DATABASE_URL="$${DATABASE_URL:-$$(scripts/postgres.sh taskflow)}" && \
 	 export TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" && \
-	 $(GO) run ./scripts/load $(ARGS)
+	 $(GO) run ./cmd/taskflow-load $(ARGS)
 
 ## drill: the fault drills of RELIABILITY.md (ARGS="-outage 10s -faults postgres,kafka")
 drill: build
 	@export TASKFLOW_DAPR_BIN="$${TASKFLOW_DAPR_BIN:-$$(scripts/dapr.sh)}" && \
 	 export TASKFLOW_PG_BIN="$${TASKFLOW_PG_BIN:-$$(scripts/postgres.sh --binaries)}" && \
-	 $(GO) run ./scripts/drill $(ARGS)
+	 $(GO) run ./cmd/taskflow-drill $(ARGS)
 
 clean:
 	rm -rf $(BIN)

@@ -110,12 +110,12 @@ func seed(ctx context.Context, o options) error {
 			return err
 		}
 		done += n
-		fmt.Printf("seeded %d/%d (%s)\n", done, total, time.Since(start).Round(time.Second))
+		fmt.Fprintf(o.out, "seeded %d/%d (%s)\n", done, total, time.Since(start).Round(time.Second))
 	}
 	if _, err := conn.Exec(ctx, "VACUUM ANALYZE tasks"); err != nil {
 		return err
 	}
-	fmt.Printf("tasks in table: %d, for %s: %d (%s)\n", have+total, o.user, haveUser+userLeft, time.Since(start).Round(time.Second))
+	fmt.Fprintf(o.out, "tasks in table: %d, for %s: %d (%s)\n", have+total, o.user, haveUser+userLeft, time.Since(start).Round(time.Second))
 	return nil
 }
 

@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -21,7 +20,7 @@ import (
 // for each, the time from sending the create to its task.created record being
 // readable on task-events; every second it samples the outbox backlog.
 func eventLatency(ctx context.Context, o options) error {
-	tok, err := bearer(o)
+	a, err := newAPI(o)
 	if err != nil {
 		return err
 	}
@@ -68,74 +67,67 @@ func eventLatency(ctx context.Context, o options) error {
 		return err
 	}
 	defer db.Close(ctx)
+	// Every second while the creates run: the outbox backlog and the
+	// consumer group's lag.
 	var backlog, lag []int64
 	adm := kadm.NewClient(cl)
-	c := client(options{clients: o.clients})
-	interval := time.Second / time.Duration(o.rate)
-	deadline := time.Now().Add(o.duration)
-	next := time.Now()
-	lastSample := time.Now()
-	errors := 0
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, o.clients)
-	for i := 0; time.Now().Before(deadline); i++ {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
-		}
-		next = next.Add(interval)
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			body := fmt.Sprintf(`{"title":"event latency %d","tags":["load"]}`, i)
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.api+"/api/tasks", bytes.NewBufferString(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", tok)
-			t0 := time.Now()
-			res, err := c.Do(req)
-			if err != nil {
-				mu.Lock()
-				errors++
-				mu.Unlock()
+	sampling, stopSampling := context.WithCancel(ctx)
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-sampling.Done():
 				return
+			case <-tick.C:
 			}
-			var created struct{ ID string }
-			_ = json.NewDecoder(res.Body).Decode(&created)
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			mu.Lock()
-			if res.StatusCode != http.StatusCreated {
-				errors++
-			} else if at, ok := arrived[created.ID]; ok {
-				lat = append(lat, at.Sub(t0))
-				delete(arrived, created.ID)
-			} else {
-				sent[created.ID] = t0
-			}
-			mu.Unlock()
-		})
-		if time.Since(lastSample) >= time.Second {
-			lastSample = time.Now()
 			var n int64
-			if err := db.QueryRow(ctx, "SELECT count(*) FROM outbox").Scan(&n); err == nil {
+			if err := db.QueryRow(sampling, "SELECT count(*) FROM outbox").Scan(&n); err == nil {
 				backlog = append(backlog, n)
 			}
-			if l, err := adm.Lag(ctx, "taskflow-task-events"); err == nil {
+			if l, err := adm.Lag(sampling, "taskflow-task-events"); err == nil {
 				var total int64
 				l.Each(func(gl kadm.DescribedGroupLag) { total += gl.Lag.Total() })
 				lag = append(lag, total)
 			}
 		}
+	}()
+	p := pool{Clients: o.clients, Duration: o.duration, Rate: o.rate, Seed: o.seed}
+	res, err := p.run(ctx, func(ctx context.Context, i int, _ *rand.Rand) (time.Duration, error) {
+		t0 := time.Now()
+		d, b, err := a.expect(ctx, http.StatusCreated, http.MethodPost, "/api/tasks",
+			fmt.Sprintf(`{"title":"event latency %d","tags":["load"]}`, i))
+		if err != nil {
+			return 0, err
+		}
+		var created struct{ ID string }
+		_ = json.Unmarshal(b, &created)
+		mu.Lock()
+		if at, ok := arrived[created.ID]; ok {
+			lat = append(lat, at.Sub(t0))
+			delete(arrived, created.ID)
+		} else {
+			sent[created.ID] = t0
+		}
+		mu.Unlock()
+		return d, nil
+	})
+	stopSampling()
+	<-sampled
+	if err != nil {
+		return err
 	}
-	wg.Wait()
 	time.Sleep(2 * time.Second) // the last events
 	cl.Close()
 	<-seen
 	mu.Lock()
 	defer mu.Unlock()
-	fmt.Printf("events: rate=%d/s duration=%s created=%d received=%d missing=%d errors=%d create->event %s\n",
-		o.rate, o.duration, len(lat)+len(sent), len(lat), len(sent), errors, summary(lat))
-	fmt.Printf("outbox backlog per second: first=%v max=%d last=%v (samples %d)\n", first(backlog), slices.Max(append(backlog, 0)), last(backlog), len(backlog))
-	fmt.Printf("consumer lag of taskflow-task-events per second: first=%v max=%d last=%v (samples %d)\n", first(lag), slices.Max(append(lag, 0)), last(lag), len(lag))
+	fmt.Fprintf(o.out, "events: rate=%d/s duration=%s created=%d received=%d missing=%d errors=%d create->event %s\n",
+		o.rate, o.duration, len(lat)+len(sent), len(lat), len(sent), res.errors, summary(lat))
+	fmt.Fprintf(o.out, "outbox backlog per second: first=%v max=%d last=%v (samples %d)\n", first(backlog), slices.Max(append(backlog, 0)), last(backlog), len(backlog))
+	fmt.Fprintf(o.out, "consumer lag of taskflow-task-events per second: first=%v max=%d last=%v (samples %d)\n", first(lag), slices.Max(append(lag, 0)), last(lag), len(lag))
 	return nil
 }
 

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,7 +16,7 @@ import (
 // how many fired, whether any fired early, and how late they fired (the
 // reminder function's reminders_fired) and arrived as notifications.
 func reminders(ctx context.Context, o options) error {
-	tok, err := bearer(o)
+	a, err := newAPI(o)
 	if err != nil {
 		return err
 	}
@@ -29,42 +27,17 @@ func reminders(ctx context.Context, o options) error {
 	defer db.Close(ctx)
 	at := time.Now().Add(o.duration).Truncate(time.Second).Add(time.Second).UTC()
 	run := fmt.Sprintf("rem-%d", time.Now().UnixNano())
-	c := client(o)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	failed := 0
-	work := make(chan int)
-	writeLat := []time.Duration{}
-	for range o.clients {
-		wg.Go(func() {
-			for i := range work {
-				body := fmt.Sprintf(`{"title":"%s %d","reminder_time":%q}`, run, i, at.Format(time.RFC3339))
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.api+"/api/tasks", bytes.NewBufferString(body))
-				req.Header.Set("Authorization", tok)
-				req.Header.Set("Content-Type", "application/json")
-				t0 := time.Now()
-				res, err := c.Do(req)
-				d := time.Since(t0)
-				mu.Lock()
-				if err != nil || res.StatusCode != 201 {
-					failed++
-				} else {
-					writeLat = append(writeLat, d)
-				}
-				mu.Unlock()
-				if err == nil {
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-				}
-			}
-		})
+	p := pool{Clients: o.clients, Requests: o.requests, Seed: o.seed}
+	res, err := p.run(ctx, func(ctx context.Context, i int, _ *rand.Rand) (time.Duration, error) {
+		d, _, err := a.expect(ctx, http.StatusCreated, http.MethodPost, "/api/tasks",
+			fmt.Sprintf(`{"title":"%s %d","reminder_time":%q}`, run, i, at.Format(time.RFC3339)))
+		return d, err
+	})
+	if err != nil {
+		return err
 	}
-	for i := range o.requests {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	fmt.Printf("reminders: created %d (failed %d) due at %s; create %s\n", o.requests-failed, failed, at.Format(time.RFC3339), summary(writeLat))
+	failed, writeLat := res.errors, res.lat
+	fmt.Fprintf(o.out, "reminders: created %d (failed %d) due at %s; create %s\n", o.requests-failed, failed, at.Format(time.RFC3339), summary(writeLat))
 	if time.Now().After(at) {
 		return fmt.Errorf("the creates took longer than -duration; use a longer lead")
 	}
@@ -97,7 +70,7 @@ func reminders(ctx context.Context, o options) error {
 			early++
 		}
 	}
-	fmt.Printf("fired %d of %d, early %d; lateness (fired_at - remind_at) %s\n", len(fired), o.requests-failed, early, summary(fired))
-	fmt.Printf("notified %d; lateness to the notification (delivered_at - remind_at) %s\n", len(notified), summary(notified))
+	fmt.Fprintf(o.out, "fired %d of %d, early %d; lateness (fired_at - remind_at) %s\n", len(fired), o.requests-failed, early, summary(fired))
+	fmt.Fprintf(o.out, "notified %d; lateness to the notification (delivered_at - remind_at) %s\n", len(notified), summary(notified))
 	return nil
 }

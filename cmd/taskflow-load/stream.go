@@ -2,11 +2,10 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,19 +16,19 @@ import (
 // tasks at -rate per second, and measures for each stream the time from
 // sending a create to the stream delivering it.
 func streams(ctx context.Context, o options) error {
-	tok, err := bearer(o)
+	a, err := newAPI(o)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	streamCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var mu sync.Mutex
 	sent := map[string]time.Time{} // title -> when its create was sent
 	lat := [2][]time.Duration{}
 	var wg sync.WaitGroup
 	for tab := range 2 {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.api+"/api/updates", nil)
-		req.Header.Set("Authorization", tok)
+		req, _ := http.NewRequestWithContext(streamCtx, http.MethodGet, o.api+"/api/updates", nil)
+		req.Header.Set("Authorization", a.token)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return err
@@ -58,27 +57,23 @@ func streams(ctx context.Context, o options) error {
 			}
 		})
 	}
-	c := client(o)
 	run := time.Now().UnixNano()
-	for i := range o.requests {
+	p := pool{Clients: 1, Requests: o.requests, Rate: o.rate, Seed: o.seed}
+	if _, err := p.run(ctx, func(ctx context.Context, i int, _ *rand.Rand) (time.Duration, error) {
 		title := fmt.Sprintf("stream %d %d", run, i)
 		mu.Lock()
 		sent[title] = time.Now()
 		mu.Unlock()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.api+"/api/tasks", bytes.NewBufferString(`{"title":"`+title+`"}`))
-		req.Header.Set("Authorization", tok)
-		req.Header.Set("Content-Type", "application/json")
-		if res, err := c.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-		}
-		time.Sleep(time.Second / time.Duration(o.rate))
+		_, _, d, err := a.do(ctx, http.MethodPost, "/api/tasks", `{"title":"`+title+`"}`)
+		return d, err
+	}); err != nil {
+		return err
 	}
 	time.Sleep(2 * time.Second)
 	cancel()
 	wg.Wait()
 	for tab, l := range lat {
-		fmt.Printf("stream tab %d: created=%d received=%d create->stream %s\n", tab+1, o.requests, len(l), summary(l))
+		fmt.Fprintf(o.out, "stream tab %d: created=%d received=%d create->stream %s\n", tab+1, o.requests, len(l), summary(l))
 	}
 	return nil
 }

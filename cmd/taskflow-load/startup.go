@@ -54,7 +54,7 @@ func startup(ctx context.Context, o options) error {
 		rss := rssKiB(cmd.Process.Pid)
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
-		fmt.Printf("%-9s serving after %s (ok=%v), ready %s, idle RSS %.1f MiB\n", s.Name, ms(readyAfter), ready, readyz, float64(rss)/1024)
+		fmt.Fprintf(o.out, "%-9s serving after %s (ok=%v), ready %s, idle RSS %.1f MiB\n", s.Name, ms(readyAfter), ready, readyz, float64(rss)/1024)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-// Command drill runs TaskFlow's fault drills (pkg/drill) against the whole
+// Command taskflow-drill runs TaskFlow's fault drills (pkg/drill) against the whole
 // local stack and prints RELIABILITY.md's tables:
 //
 //	make drill                                  # every fault, 60 s each
