@@ -42,7 +42,6 @@ fmt:
 ## load: the load tool against the running stack, e.g. make load ARGS="create -clients 32"
 load: build
 	@export DATABASE_URL="$${DATABASE_URL:-$$(scripts/postgres.sh taskflow)}" && \
-	 export TASKFLOW_AUTH_SECRET="$${TASKFLOW_AUTH_SECRET:-$${BETTER_AUTH_SECRET:-$$(scripts/dev-secret.sh)}}" && \
 	 $(GO) run ./cmd/taskflow-load $(ARGS)
 
 ## drill: the fault drills of RELIABILITY.md (ARGS="-outage 10s -faults postgres,kafka")

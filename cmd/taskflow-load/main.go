@@ -12,7 +12,8 @@
 //	go run ./cmd/taskflow-load schedcost -rate 20 -duration 15s  (0: back to back)
 //	go run ./cmd/taskflow-load startup  (ready time and idle RSS of every function)
 //
-// DATABASE_URL (seed) and TASKFLOW_AUTH_SECRET (requests) come from the
+// DATABASE_URL (seed) and the token secret (requests; the local stack's, as
+// taskflow-dev resolves it, unless -secret is given) come from the
 // environment; `make load ARGS=...` fills them in as `make run` does.
 package main
 
@@ -28,6 +29,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/taskflow/taskflow/pkg/devstack"
+	"github.com/taskflow/taskflow/pkg/fn"
 )
 
 type options struct {
@@ -108,7 +112,7 @@ func parse(args []string, stderr io.Writer) (func(context.Context, options) erro
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.api, "api", "http://"+env("TASKFLOW_API_ADDR", "127.0.0.1:8080"), "REST base URL (loopback only)")
-	fs.StringVar(&o.secret, "secret", os.Getenv("TASKFLOW_AUTH_SECRET"), "HS256 secret for tokens")
+	fs.StringVar(&o.secret, "secret", "", "HS256 secret for tokens (default: the one the local stack accepts)")
 	fs.StringVar(&o.user, "user", "bench-user", "the user whose tasks are measured")
 	fs.IntVar(&o.clients, "clients", 1, "concurrent clients")
 	fs.IntVar(&o.requests, "requests", 2000, "requests in all (search, filter)")
@@ -135,6 +139,18 @@ func parse(args []string, stderr io.Writer) (func(context.Context, options) erro
 	}
 	if o.clients < 1 {
 		return nil, o, fmt.Errorf("%w: -clients must be at least 1", errUsage)
+	}
+	if o.secret == "" {
+		// The secret the local stack accepts, resolved as it resolves it.
+		var keys devstack.Secrets
+		if err := fn.Load(&keys); err != nil {
+			return nil, o, err
+		}
+		s, err := keys.TokenSecret()
+		if err != nil {
+			return nil, o, err
+		}
+		o.secret = s
 	}
 	return modes[i].run, o, nil
 }

@@ -223,7 +223,7 @@ func (s *Store) Create(ctx context.Context, w ops.Write, idem *Idempotency) (out
 				return err
 			}
 			if string(hash) != string(idem.Hash) {
-				return fmt.Errorf("%w: Idempotency-Key was already used with a different request body", errs.ErrConflict)
+				return errs.With(errs.ErrConflict, "Idempotency-Key was already used with a different request body")
 			}
 			return nil
 		}
