@@ -98,6 +98,14 @@ func (t jsTime) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000Z") + `"`), nil
 }
 
+// UnmarshalJSON reads a time MarshalJSON wrote (tests read tokens' claims).
+func (t *jsTime) UnmarshalJSON(b []byte) error {
+	var v time.Time
+	err := v.UnmarshalJSON(b)
+	*t = jsTime(v)
+	return err
+}
+
 // userJSON is Better Auth's user object.
 type userJSON struct {
 	ID            string  `json:"id"`
