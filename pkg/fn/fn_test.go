@@ -72,14 +72,15 @@ func TestMuxPrefersLiteralsAndReports405(t *testing.T) {
 
 func TestSplitUserPath(t *testing.T) {
 	cases := map[string][2]string{
-		"/api/tasks":                  {"/api/tasks", ""},
-		"/api/tasks/abc":              {"/api/tasks/abc", ""},
-		"/api/alice/tasks":            {"/api/tasks", "alice"},
-		"/api/alice/tasks/x/complete": {"/api/tasks/x/complete", "alice"},
-		"/api/alice/tags":             {"/api/tags", "alice"},
-		"/api/tasks/tasks":            {"/api/tasks/tasks", ""},
-		"/api/alice/other":            {"/api/alice/other", ""},
-		"/healthz":                    {"/healthz", ""},
+		"/api/tasks":                    {"/api/tasks", ""},
+		"/api/tasks/abc":                {"/api/tasks/abc", ""},
+		"/api/alice/tasks":              {"/api/tasks", "alice"},
+		"/api/alice/tasks/x/complete":   {"/api/tasks/x/complete", "alice"},
+		"/api/alice/tags":               {"/api/tags", "alice"},
+		"/api/alice/recurrence/preview": {"/api/recurrence/preview", "alice"},
+		"/api/tasks/tasks":              {"/api/tasks/tasks", ""},
+		"/api/alice/other":              {"/api/alice/other", ""},
+		"/healthz":                      {"/healthz", ""},
 	}
 	for in, want := range cases {
 		p, u := SplitUserPath(in)
