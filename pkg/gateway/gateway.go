@@ -101,6 +101,9 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 			g.mux.Handle(rt.Method+" "+rt.Pattern, named(rt.Pattern, forward(p)))
 		}
 	}
+	if u, ok := g.upstreams["web"]; ok {
+		g.routeWeb(u, log)
+	}
 	return g, nil
 }
 
