@@ -39,7 +39,7 @@ var settings = map[string]struct {
 	"list":          {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"notifications": {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"notify":        {new(consumers.NotifyConfig), "new(consumers.NotifyConfig)"},
-	"recurrence":    {new(fn.ConsumerConfig), "new(fn.ConsumerConfig)"},
+	"recurrence":    {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"relay":         {new(relay.Config), "new(relay.Config)"},
 	"reminder":      {new(reminders.Config), "new(reminders.Config)"},
 	"search":        {new(fn.APIConfig), "new(fn.APIConfig)"},

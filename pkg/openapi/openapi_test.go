@@ -310,6 +310,10 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 	do("PATCH", "/api/notifications/"+n.ID, `{"read":"yes"}`)
 	do("DELETE", "/api/tasks/"+task, "")
 	do("DELETE", "/api/tasks/"+task, "")
+	do("POST", "/api/recurrence/preview", `{"due_date":"2031-05-04T07:00:00Z","count":3,
+		"recurrence_pattern":{"frequency":"weekly","days_of_week":[3],"timezone":"Europe/Berlin"}}`)
+	do("POST", "/api/recurrence/preview", `{"due_date":"2031-05-04T07:00:00Z","recurrence_pattern":{"frequency":"hourly"},"count":0}`)
+	do("POST", "/api/recurrence/preview", `{}`, "Content-Type: text/plain")
 	do("GET", openapi.Path, "")
 
 	// The stream's 200 is text/event-stream, checked in pkg/updates; here its refusals.
