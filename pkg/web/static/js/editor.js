@@ -283,9 +283,15 @@ async function preview() {
     const items = (data && data.occurrences) || [];
     const zone = p.timezone;
     list.replaceChildren(...items.map((o) => {
-      const at = typeof o === 'string' ? o : o.time || o.instant || o.utc || o.at || o.date || o.due_date;
-      const li = h('li', {}, h('time', { datetime: at }, formatLocal(at)));
-      if (zone && zone !== browserZone()) li.append(` (${formatIn(at, zone)} in ${zone})`);
+      // {at, local, offset, weekday, timezone}: shown in the browser's zone,
+      // and as the server's wall clock in the pattern's zone when that differs.
+      const li = h('li', {}, h('time', { datetime: o.at }, formatLocal(o.at)));
+      const z = o.timezone || zone;
+      if (z && z !== browserZone()) {
+        const wall = o.local ? `${o.weekday || ''} ${o.local.replace('T', ' ').slice(0, 16)} ${o.offset || ''}`.trim() :
+          formatIn(o.at, z);
+        li.append(` (${wall} in ${z})`);
+      }
       return li;
     }));
     status.textContent = items.length ? '' : 'This series has no occurrences.';
