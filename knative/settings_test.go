@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/taskflow/taskflow/pkg/accounts"
 	"github.com/taskflow/taskflow/pkg/consumers"
 	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/fn"
@@ -28,6 +29,7 @@ var settings = map[string]struct {
 	cfg  any
 	main string // how functions/<name>/main.go names the config
 }{
+	"accounts":      {new(accounts.Config), "new(accounts.Config)"},
 	"audit":         {new(fn.ConsumerConfig), "new(fn.ConsumerConfig)"},
 	"complete":      {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"create":        {new(fn.APIConfig), "new(fn.APIConfig)"},

@@ -80,7 +80,8 @@ if [ -n "${TASKFLOW_NOTIFY_WEBHOOK_SECRET:-}" ]; then
 fi
 kubectl -n "$NS" create configmap taskflow-config \
 	--from-literal=kafka-brokers=taskflow-kafka-bootstrap.kafka:9092 \
-	--from-literal=jwks-url="${TASKFLOW_AUTH_JWKS_URL:-}" \
+	--from-literal=jwks-url="http://accounts.$NS.svc.cluster.local/api/auth/jwks${TASKFLOW_AUTH_JWKS_URL:+,$TASKFLOW_AUTH_JWKS_URL}" \
+	--from-literal=base-url="${TASKFLOW_BASE_URL:-}" \
 	--from-literal=notify-webhook="${TASKFLOW_NOTIFY_WEBHOOK:-}" \
 	--from-literal=otel-endpoint="${OTEL_EXPORTER_OTLP_ENDPOINT:-}" \
 	--dry-run=client -o yaml | kubectl apply -f -

@@ -14,6 +14,7 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/taskflow/taskflow/pkg/errs"
 )
@@ -32,7 +33,22 @@ type Config struct {
 	// BetterAuthSecret is Better Auth's name for the same secret, so that a
 	// deployment sharing one with Better Auth sets it once.
 	BetterAuthSecret string `envconfig:"BETTER_AUTH_SECRET" desc:"the HS256 secret under Better Auth's name; used when TASKFLOW_AUTH_SECRET is unset"`
-	JWKSURL          string `envconfig:"TASKFLOW_AUTH_JWKS_URL" desc:"JWKS URL of an identity provider whose EdDSA, ES256 or RS256 tokens are accepted"`
+	JWKSURL          string `envconfig:"TASKFLOW_AUTH_JWKS_URL" desc:"JWKS URLs, comma-separated, of identity providers whose EdDSA, ES256 or RS256 tokens are accepted (TaskFlow's own accounts and any other)"`
+	// BaseURL is TaskFlow's public base URL: the origin a browser's
+	// cookie-authenticated changes must come from, and the issuer and
+	// audience of TaskFlow's own tokens.
+	BaseURL string `envconfig:"TASKFLOW_BASE_URL" desc:"TaskFlow's public base URL (https://tasks.example.com); empty: taken from each request's Host and X-Forwarded-Proto"`
+}
+
+// JWKSURLs are the JWKS URLs of JWKSURL, a comma-separated list.
+func (c Config) JWKSURLs() []string {
+	var urls []string
+	for _, u := range strings.Split(c.JWKSURL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	return urls
 }
 
 // HMACSecret is the HS256 secret in force: TASKFLOW_AUTH_SECRET, else
@@ -63,8 +79,16 @@ func NewVerifier(ctx context.Context, c Config) (*Verifier, error) {
 		v.hmacKey = []byte(secret)
 		methods = append(methods, jwt.SigningMethodHS256.Alg())
 	}
-	if c.JWKSURL != "" {
-		kf, err := keyfunc.NewDefaultCtx(ctx, []string{c.JWKSURL})
+	if urls := c.JWKSURLs(); len(urls) > 0 {
+		// A JWKS that does not answer yet (TaskFlow's accounts starting beside
+		// this function) does not stop the start: its keys are fetched on
+		// the next refresh, or as soon as a token names a key not seen yet.
+		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, urls, keyfunc.Override{
+			RefreshInterval:   5 * time.Minute,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(5*time.Second), 2),
+			RateLimitWaitMax:  2 * time.Second,
+			HTTPTimeout:       5 * time.Second,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("jwks %s: %w", c.JWKSURL, err)
 		}

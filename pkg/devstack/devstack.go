@@ -203,8 +203,6 @@ func (s *Stack) Run(ctx context.Context) error {
 		brokers = s.cfg.KafkaAddr
 	}
 	defer s.stop()
-	env := []string{"DATABASE_URL=" + s.cfg.DatabaseURL, "TASKFLOW_AUTH_SECRET=" + s.secret,
-		"TASKFLOW_AUTH_JWKS_URL=" + s.cfg.JWKSURL, "LOG_LEVEL=" + s.cfg.LogLevel, "KAFKA_BROKERS=" + brokers}
 	s.brokers = brokers
 	var upstreams []string
 	var gateway *Service
@@ -216,6 +214,9 @@ func (s *Stack) Run(ctx context.Context) error {
 		}
 		addrs[svc.Name] = addr
 	}
+	env := []string{"DATABASE_URL=" + s.cfg.DatabaseURL, "TASKFLOW_AUTH_SECRET=" + s.secret,
+		"TASKFLOW_AUTH_JWKS_URL=" + s.jwksURLs(addrs), "TASKFLOW_BASE_URL=" + s.baseURL(),
+		"LOG_LEVEL=" + s.cfg.LogLevel, "KAFKA_BROKERS=" + brokers}
 	s.mu.Lock()
 	s.addrs = addrs
 	s.mu.Unlock()
@@ -276,6 +277,28 @@ func (s *Stack) Run(ctx context.Context) error {
 	case err := <-brokerErr:
 		return fmt.Errorf("local broker: %w", err)
 	}
+}
+
+// jwksURLs are the JWKS URLs every function accepts tokens by: TaskFlow's own
+// accounts (when the manifests have it) and the one configured.
+func (s *Stack) jwksURLs(addrs map[string]string) string {
+	var urls []string
+	if a, ok := addrs["accounts"]; ok {
+		urls = append(urls, "http://"+a+"/api/auth/jwks")
+	}
+	if s.cfg.JWKSURL != "" {
+		urls = append(urls, s.cfg.JWKSURL)
+	}
+	return strings.Join(urls, ",")
+}
+
+// baseURL is the stack's public base URL: the one configured, else the
+// REST API's address.
+func (s *Stack) baseURL() string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL
+	}
+	return "http://" + s.cfg.APIAddr
 }
 
 // startBroker runs the KafkaSources, Triggers and Broker ingress of the

@@ -2,6 +2,7 @@ package fn
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"mime"
@@ -16,29 +17,54 @@ import (
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
-// API serves routes behind authentication on a Mux of their own (tests and
-// tools; a function's routes are served by Run).
+// API serves routes behind bearer-token authentication on a Mux of their
+// own (tests and tools; a function's routes are served by Run).
 func API(v *auth.Verifier, log *slog.Logger, routes []Route) http.Handler {
+	return APIWith(&Authenticator{Tokens: v}, log, routes)
+}
+
+// APIWith is API with the session cookies a accepts as well.
+func APIWith(a *Authenticator, log *slog.Logger, routes []Route) http.Handler {
 	m := NewMux(log)
-	m.api(v, log, routes)
+	m.api(a, log, routes)
 	return m
 }
 
-func (m *Mux) api(v *auth.Verifier, log *slog.Logger, routes []Route) {
+func (m *Mux) api(a *Authenticator, log *slog.Logger, routes []Route) {
 	for _, rt := range routes {
-		m.Handle(rt.Method+" "+rt.Pattern, apiRoute(v, log, rt))
+		m.Handle(rt.Method+" "+rt.Pattern, apiRoute(a, log, rt))
 	}
+}
+
+// Sessions finds the user of a session by the hash of its token: the store
+// (store.Store.SessionUser) of a function whose config embeds Database.
+type Sessions interface {
+	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (string, error)
+}
+
+// Authenticator is how API routes know their user: a bearer token, or, for
+// a browser on TaskFlow's own origin, Better Auth's session cookie signed with
+// the deployment's secret and found in Sessions.
+type Authenticator struct {
+	Tokens *auth.Verifier
+	// Sessions, when set, makes session cookies count; nil: bearer tokens only.
+	Sessions Sessions
+	// Config gives the cookies' signing secret and TaskFlow's own origin.
+	Config auth.Config
+	Now    func() time.Time
 }
 
 // apiRoute serves one route behind authentication: the token's user, the
 // path's user id (when the path names one) equal to it, the edge checks,
 // then the handler within the request timeout.
-func apiRoute(v *auth.Verifier, log *slog.Logger, route Route) http.Handler {
+func apiRoute(a *Authenticator, log *slog.Logger, route Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetRoute(r, route.Pattern)
-		user, err := authenticate(v, r)
+		user, err := a.authenticate(r)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="taskflow"`)
+			if errors.Is(err, errs.ErrUnauthenticated) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="taskflow"`)
+			}
 			WriteError(w, r, log, err)
 			return
 		}
@@ -69,12 +95,43 @@ func apiRoute(v *auth.Verifier, log *slog.Logger, route Route) http.Handler {
 
 // authenticate verifies the request's one Authorization header. Two of them
 // are refused rather than the first believed: proxies and clients disagree
-// on which one counts.
-func authenticate(v *auth.Verifier, r *http.Request) (string, error) {
+// on which one counts. Without one, a session cookie counts when the
+// function accepts them: its signature, then its session (unexpired, not
+// ended); a change made with it (an unsafe method) must come from TaskFlow's
+// own origin, as a browser says in Origin, or it is a cross-site request
+// forgery: 403. Bearer tokens need no Origin: no browser sends them unasked.
+func (a *Authenticator) authenticate(r *http.Request) (string, error) {
 	if len(r.Header.Values("Authorization")) > 1 {
 		return "", errs.With(errs.ErrUnauthenticated, "more than one Authorization header")
 	}
-	return v.Verify(r.Header.Get("Authorization"))
+	header := r.Header.Get("Authorization")
+	secret := a.Config.HMACSecret()
+	if header != "" || a.Sessions == nil || secret == "" {
+		return a.Tokens.Verify(header)
+	}
+	token, present, ok := auth.SessionToken(r, []byte(secret))
+	if !present {
+		return a.Tokens.Verify(header)
+	}
+	if !ok {
+		return "", errs.With(errs.ErrUnauthenticated, "the session cookie is not valid")
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	user, err := a.Sessions.SessionUser(r.Context(), auth.HashSessionToken(token), now())
+	if err != nil {
+		return "", err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		if origin := r.Header.Get("Origin"); origin != a.Config.Origin(r) {
+			return "", errs.With(errs.ErrForbidden, "a change made with the session cookie must come from TaskFlow's own origin")
+		}
+	}
+	return user, nil
 }
 
 // textHeaders are the request headers handlers read as text.

@@ -111,7 +111,7 @@ func Serve[C Settings](ctx context.Context, name string, cfg C, build Constructo
 	if err != nil {
 		return err
 	}
-	h, err := f.handler(ctx, cfg, log)
+	h, err := f.handler(ctx, cfg, log, d.Store)
 	if err != nil {
 		return err
 	}
@@ -149,8 +149,9 @@ func Serve[C Settings](ctx context.Context, name string, cfg C, build Constructo
 }
 
 // handler is the function's one ServeMux: its routes behind
-// authentication, its events at the root, its other handlers.
-func (f *Function) handler(ctx context.Context, cfg any, log *slog.Logger) (http.Handler, error) {
+// authentication (bearer tokens, and session cookies when the function has
+// a store to find sessions in), its events at the root, its other handlers.
+func (f *Function) handler(ctx context.Context, cfg any, log *slog.Logger, st *store.Store) (http.Handler, error) {
 	m := NewMux(log)
 	if len(f.Routes) > 0 {
 		a, ok := cfg.(withAuth)
@@ -161,7 +162,11 @@ func (f *Function) handler(ctx context.Context, cfg any, log *slog.Logger) (http
 		if err != nil {
 			return nil, err
 		}
-		m.api(v, log, f.Routes)
+		au := &Authenticator{Tokens: v, Config: *a.authConfig(), Now: time.Now}
+		if st != nil {
+			au.Sessions = st
+		}
+		m.api(au, log, f.Routes)
 	}
 	if f.Events != nil {
 		m.Handle("POST /{$}", Events(log, f.Events))

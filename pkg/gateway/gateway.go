@@ -101,11 +101,27 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 			g.mux.Handle(rt.Method+" "+rt.Pattern, named(rt.Pattern, forward(p)))
 		}
 	}
+	// TaskFlow's own accounts, when deployed, serve every path under
+	// /api/auth/ (Better Auth's protocol: API.md §2 Accounts).
+	if u, ok := g.upstreams[AccountsFunction]; ok {
+		p := httputil.NewSingleHostReverseProxy(u)
+		p.Transport = otelhttp.NewTransport(transport)
+		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			fn.WriteError(w, r, log, errs.Wrap(errs.ErrUnavailable, "function "+AccountsFunction, err))
+		}
+		g.mux.Handle(AccountsPrefix, named(AccountsPrefix, forward(p)))
+	}
 	if u, ok := g.upstreams["web"]; ok {
 		g.routeWeb(u, log)
 	}
 	return g, nil
 }
+
+// The accounts function and the path prefix it serves.
+const (
+	AccountsFunction = "accounts"
+	AccountsPrefix   = "/api/auth/"
+)
 
 // named labels a request's metrics and span with the route it matched.
 func named(route string, h http.Handler) http.Handler {

@@ -111,3 +111,36 @@ func TestNewRefusesMissingUpstream(t *testing.T) {
 		t.Error("malformed upstream accepted")
 	}
 }
+
+// TestAccountsPrefix: every path under /api/auth/ goes to the accounts
+// function unchanged (query included), and without an accounts upstream
+// the gateway answers 404 itself.
+func TestAccountsPrefix(t *testing.T) {
+	list, _ := upstreams(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	accounts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "accounts "+r.Method+" "+r.URL.RequestURI())
+	}))
+	defer accounts.Close()
+	without, err := New(list, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(append(list, AccountsFunction+"="+accounts.URL), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []string{"POST /api/auth/sign-in/email", "GET /api/auth/get-session?disableCookieCache=true", "GET /api/auth/jwks"} {
+		method, path, _ := strings.Cut(req, " ")
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+		if w.Code != 200 || w.Body.String() != "accounts "+req {
+			t.Errorf("%s: %d %q", req, w.Code, w.Body)
+		}
+		w = httptest.NewRecorder()
+		without.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+		if w.Code != 404 {
+			t.Errorf("%s without accounts: %d", req, w.Code)
+		}
+	}
+}
