@@ -8,6 +8,7 @@
 //	go run ./cmd/taskflow-load events   -rate 500 -duration 60s -clients 16
 //	go run ./cmd/taskflow-load successors -requests 200 -clients 2
 //	go run ./cmd/taskflow-load streams  -requests 200 -rate 20
+//	go run ./cmd/taskflow-load fanout   -streams 2000 -users 200 -rate 50 -duration 30s
 //	go run ./cmd/taskflow-load reminders -requests 1000 -clients 16 -duration 30s
 //	go run ./cmd/taskflow-load schedcost -rate 20 -duration 15s  (0: back to back)
 //	go run ./cmd/taskflow-load startup  (ready time and idle RSS of every function)
@@ -46,6 +47,9 @@ type options struct {
 	binDir    string
 	seed      uint64
 	rate      int
+	streams   int       // fanout
+	users     int       // fanout
+	pid       int       // fanout: the updates process (0: found)
 	out       io.Writer // where the figures go
 }
 
@@ -57,12 +61,12 @@ type mode struct {
 // modes are the tool's commands, in the order the usage line names them.
 var modes = []mode{
 	{"seed", seed}, {"create", creates}, {"search", searches}, {"filter", filters}, {"events", eventLatency},
-	{"successors", successors}, {"streams", streams}, {"reminders", reminders}, {"schedcost", schedCost},
+	{"successors", successors}, {"streams", streams}, {"fanout", fanout}, {"reminders", reminders}, {"schedcost", schedCost},
 	{"startup", startup},
 }
 
 // rateBounds are the -rate each mode accepts; the others ignore it.
-var rateBounds = map[string][2]int{"events": {1, 5000}, "streams": {1, 1000}, "schedcost": {0, 1000}}
+var rateBounds = map[string][2]int{"events": {1, 5000}, "streams": {1, 1000}, "fanout": {1, 1000}, "schedcost": {0, 1000}}
 
 func usage() string {
 	names := make([]string, len(modes))
@@ -121,7 +125,10 @@ func parse(args []string, stderr io.Writer) (func(context.Context, options) erro
 	fs.IntVar(&o.userTasks, "user-tasks", 100_000, "of which belong to -user")
 	fs.StringVar(&o.binDir, "bin", ".cache/bin", "where the built functions are (startup)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed of the data set and queries")
-	fs.IntVar(&o.rate, "rate", 100, "creates per second (events, streams, schedcost)")
+	fs.IntVar(&o.rate, "rate", 100, "creates per second (events, streams, fanout, schedcost)")
+	fs.IntVar(&o.streams, "streams", 2000, "open streams in all (fanout)")
+	fs.IntVar(&o.users, "users", 200, "users the streams and changes are spread over (fanout)")
+	fs.IntVar(&o.pid, "pid", 0, "the updates function's process id (fanout; default: found under /proc)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, o, err

@@ -1,27 +1,31 @@
 // Package updates serves GET /api/updates: a server-sent event stream of the
 // user's task changes, read from the task-updates topic.
 //
-// Every replica must see every event, so a stream does not join a consumer
-// group: it reads all partitions of task-updates itself, from the end (or
-// from the position in Last-Event-ID), and keeps the user's events. A
-// message's id is the stream's position, one next offset per partition
-// ("0:12,1:7,2:33"), so a client that reconnects to any replica resumes
-// exactly where it was.
+// Every replica must see every event, so nothing here joins a consumer group:
+// each replica has one reader of every partition of task-updates (the hub,
+// hub.go), from the end when it starts, and hands each record to the open
+// streams of its user through a bounded buffer per stream. A stream that
+// falls behind is ended rather than waited for; its client reconnects with
+// Last-Event-ID. A message's id is the stream's position, one next offset per
+// partition ("0:12,1:7,2:33"), so a client that reconnects to any replica
+// resumes exactly where it was: from the replica's ring of recent records, or,
+// for a position older than the ring, from Kafka.
 package updates
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sse "github.com/tmaxmax/go-sse"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/errs"
@@ -35,23 +39,34 @@ import (
 const (
 	MaxStreamsPerUser = 10
 	Heartbeat         = 15 * time.Second
+	// writeTimeout bounds one write to a client, so that a connection that
+	// stopped reading ends its stream.
+	writeTimeout = 15 * time.Second
+	// catchUpTimeout bounds reading a resumed stream's missed records from
+	// Kafka.
+	catchUpTimeout = 15 * time.Second
 )
 
-// Config is the updates function's environment: its tokens' keys and the
-// Kafka cluster it reads task-updates from (it has no database).
+// Config is the updates function's environment: its database (browser
+// sessions are looked up there), its tokens' keys and the Kafka cluster it
+// reads task-updates from.
 type Config struct {
 	fn.Base
+	fn.Database
 	fn.Auth
 	kafka.Config
 }
 
-// Function is the updates function: the one stream route.
+// Function is the updates function: the stream route and the replica's one
+// reader of task-updates.
 func Function(_ context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error) {
 	opts, err := cfg.Config.Auth.Opts()
 	if err != nil {
 		return nil, err
 	}
-	return &fn.Function{Routes: New(cfg.Brokers, opts...).Routes(d)}, nil
+	s := New(cfg.Brokers, opts...)
+	s.log = d.Log
+	return &fn.Function{Routes: s.Routes(d), Start: s.Run, Ready: s.Ready}, nil
 }
 
 // Message is one SSE data payload: a task change, or a notification.
@@ -68,14 +83,32 @@ var shortTypes = map[string]string{events.TaskCreated: "created", events.TaskUpd
 type Stream struct {
 	brokers []string
 	client  []kgo.Opt // TLS and SASL, when the cluster wants them
+	log     *slog.Logger
+	hub     *hub
 	mu      sync.Mutex
 	open    map[string]int // streams per user on this replica
+	// catchUps counts resumptions read from Kafka, older than the ring.
+	catchUps atomic.Int64
 }
 
 // New serves streams from brokers; client adds options to every Kafka client
-// (kafka.Auth.Opts).
+// (kafka.Auth.Opts). Streams are served once Run has started.
 func New(brokers []string, client ...kgo.Opt) *Stream {
-	return &Stream{brokers: brokers, client: client, open: map[string]int{}}
+	return &Stream{brokers: brokers, client: client, log: discard, open: map[string]int{},
+		hub: newHub(events.Partitions[events.TopicTaskUpdates])}
+}
+
+// Run reads task-updates for every stream of this replica until ctx ends.
+func (s *Stream) Run(ctx context.Context) error { return s.run(ctx) }
+
+// Ready reports whether Run has found where task-updates ends.
+func (s *Stream) Ready(context.Context) error {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if !s.hub.ready {
+		return errNotReady
+	}
+	return nil
 }
 
 // kafkaClient is a client of the stream's brokers with its options and opts.
@@ -89,19 +122,25 @@ func (s *Stream) Routes(*fn.Deps) []fn.Route {
 }
 
 // position is the next offset to read per partition.
-type position map[int32]int64
+type position []int64
 
 func (p position) String() string {
 	parts := make([]string, 0, len(p))
 	for part, off := range p {
-		parts = append(parts, fmt.Sprintf("%d:%d", part, off))
+		if off >= 0 {
+			parts = append(parts, fmt.Sprintf("%d:%d", part, off))
+		}
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
 
+// parsePosition reads a Last-Event-ID; a partition it does not name is -1.
 func parsePosition(s string, partitions int32) (position, bool) {
-	p := position{}
+	p := make(position, partitions)
+	for i := range p {
+		p[i] = -1
+	}
 	if s == "" {
 		return p, true
 	}
@@ -112,7 +151,7 @@ func parsePosition(s string, partitions int32) (position, bool) {
 		if !ok || err1 != nil || err2 != nil || part < 0 || int32(part) >= partitions || off < 0 {
 			return nil, false
 		}
-		p[int32(part)] = off
+		p[part] = off
 	}
 	return p, true
 }
@@ -136,8 +175,7 @@ func (s *Stream) release(user string) {
 }
 
 func (s *Stream) serve(w http.ResponseWriter, r *http.Request, user string) error {
-	partitions := events.Partitions[events.TopicTaskUpdates]
-	pos, ok := parsePosition(r.Header.Get("Last-Event-ID"), partitions)
+	from, ok := parsePosition(r.Header.Get("Last-Event-ID"), s.hub.partitions)
 	if !ok {
 		return errs.InvalidField("Last-Event-ID", "is not a position this stream gave")
 	}
@@ -145,31 +183,18 @@ func (s *Stream) serve(w http.ResponseWriter, r *http.Request, user string) erro
 		return errs.With(errs.ErrTooMany, fmt.Sprintf("at most %d open streams per user", MaxStreamsPerUser))
 	}
 	defer s.release(user)
-	if err := s.complete(r.Context(), pos, partitions); err != nil {
-		return errs.Wrap(errs.ErrUnavailable, "kafka", err)
-	}
-	offsets := map[int32]kgo.Offset{}
-	for p, off := range pos {
-		offsets[p] = kgo.NewOffset().At(off)
-	}
-	cl, err := s.kafkaClient(kgo.FetchMaxWait(time.Second),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{events.TopicTaskUpdates: offsets}))
+	sub, replay, at, covered, err := s.hub.subscribe(user, from)
 	if err != nil {
 		return errs.Wrap(errs.ErrUnavailable, "kafka", err)
 	}
-	defer cl.Close()
-	sess, err := sse.Upgrade(w, r)
+	defer s.hub.unsubscribe(sub)
+	for p := range from {
+		if from[p] < 0 { // a partition the id does not name: from now on
+			from[p] = at[p]
+		}
+	}
+	out, err := s.upgrade(w, r)
 	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	hello := &sse.Message{}
-	hello.AppendComment("connected")
-	if err := sess.Send(hello); err != nil {
-		return nil
-	}
-	if err := sess.Flush(); err != nil {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -181,89 +206,180 @@ func (s *Stream) serve(w http.ResponseWriter, r *http.Request, user string) erro
 		case <-ctx.Done():
 		}
 	}()
-	for ctx.Err() == nil {
-		pctx, pcancel := context.WithTimeout(ctx, Heartbeat)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		sent := 0
-		fs.EachRecord(func(rec *kgo.Record) {
-			pos[rec.Partition] = rec.Offset + 1
-			m, ok := decode(ctx, rec, user)
-			if !ok {
-				return
-			}
-			data, _ := json.Marshal(m)
-			msg := &sse.Message{ID: sse.ID(pos.String()), Type: sse.Type(m.Type)}
-			msg.AppendData(string(data))
-			if sess.Send(msg) == nil {
-				sent++
-			}
-		})
-		if sent == 0 && ctx.Err() == nil {
-			ping := &sse.Message{}
-			ping.AppendComment("keep-alive")
-			_ = sess.Send(ping)
+	if !covered {
+		if err := s.catchUp(ctx, user, from, at, out); err != nil {
+			return nil // the client reconnects and tries again
 		}
-		if err := sess.Flush(); err != nil {
-			return nil // the client left
+	} else {
+		for _, e := range replay {
+			out.add(e, from)
 		}
 	}
-	return nil
-}
-
-// complete fills the partitions pos lacks with their current end offsets, so
-// that every message id names a position in every partition.
-func (s *Stream) complete(ctx context.Context, pos position, partitions int32) error {
-	if int32(len(pos)) == partitions {
+	if out.flush() != nil {
 		return nil
 	}
-	cl, err := s.kafkaClient()
+	heartbeat := time.NewTimer(Heartbeat)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case e := <-sub.ch:
+			out.add(e, from)
+			for more := true; more; { // send what is waiting in one flush
+				select {
+				case e := <-sub.ch:
+					out.add(e, from)
+				default:
+					more = false
+				}
+			}
+		case <-heartbeat.C:
+			out.ping()
+		case <-sub.gone:
+			return nil // fell behind: the client resumes from its last id
+		case <-ctx.Done():
+			return nil
+		}
+		if out.flush() != nil {
+			return nil // the client left
+		}
+		heartbeat.Reset(Heartbeat)
+	}
+}
+
+// writer is one stream's connection.
+type writer struct {
+	sess *sse.Session
+	rc   *http.ResponseController
+}
+
+func (s *Stream) upgrade(w http.ResponseWriter, r *http.Request) (*writer, error) {
+	sess, err := sse.Upgrade(w, r)
+	if err != nil {
+		return nil, err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	out := &writer{sess: sess, rc: http.NewResponseController(w)}
+	hello := &sse.Message{}
+	hello.AppendComment("connected")
+	if err := sess.Send(hello); err != nil {
+		return nil, err
+	}
+	return out, out.flush()
+}
+
+// add sends e, unless the stream has it already (a resume position past e);
+// its id is e's position, or from where from is further on.
+func (w *writer) add(e *entry, from position) {
+	if e.offset < from[e.part] {
+		return
+	}
+	id := e.id
+	for p, off := range from {
+		if off > e.snap[p] {
+			id = merged(e.snap, from).String()
+			break
+		}
+	}
+	w.send(id, e.typ, e.data)
+}
+
+func (w *writer) send(id, typ string, data []byte) {
+	msg := &sse.Message{ID: sse.ID(id), Type: sse.Type(typ)}
+	msg.AppendData(string(data))
+	_ = w.sess.Send(msg)
+}
+
+func (w *writer) ping() {
+	ping := &sse.Message{}
+	ping.AppendComment("keep-alive")
+	_ = w.sess.Send(ping)
+}
+
+func (w *writer) flush() error {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // not every writer has one
+	return w.sess.Flush()
+}
+
+// merged is the later of a and b in every partition.
+func merged(a, b []int64) position {
+	out := make(position, len(a))
+	for i := range a {
+		out[i] = max(a[i], b[i])
+	}
+	return out
+}
+
+// catchUp sends user's records from..at, read from Kafka: for a resume
+// position older than the ring. from then reaches at.
+func (s *Stream) catchUp(ctx context.Context, user string, from, at position, out *writer) error {
+	offsets := map[int32]kgo.Offset{}
+	for p := range from {
+		if from[p] < at[p] {
+			offsets[int32(p)] = kgo.NewOffset().At(from[p])
+		}
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	s.catchUps.Add(1)
+	cl, err := s.kafkaClient(kgo.FetchMaxWait(time.Second),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{events.TopicTaskUpdates: offsets}))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
 	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, events.TopicTaskUpdates)
-	if err != nil {
-		return err
-	}
-	var missing error
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			missing = o.Err
-			return
+	cur := append(position{}, from...)
+	for left := len(offsets); left > 0; {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if _, ok := pos[o.Partition]; !ok {
-			pos[o.Partition] = o.Offset
+		fs.EachRecord(func(rec *kgo.Record) {
+			p := rec.Partition
+			if cur[p] >= at[p] {
+				return // past the point the hub hands over
+			}
+			cur[p] = rec.Offset + 1
+			if cur[p] >= at[p] {
+				left--
+			}
+			if e := s.entry(ctx, rec); e != nil && e.user == user {
+				out.send(cur.String(), e.typ, e.data)
+			}
+		})
+		if out.flush() != nil {
+			return fmt.Errorf("client left")
 		}
-	})
-	if missing == nil && int32(len(pos)) != partitions {
-		missing = fmt.Errorf("%s has %d partitions, want %d", events.TopicTaskUpdates, len(pos), partitions)
 	}
-	return missing
+	for p := range from {
+		from[p] = max(from[p], at[p])
+	}
+	return nil
 }
 
-// decode keeps the task changes and notifications of user.
-func decode(ctx context.Context, rec *kgo.Record, user string) (Message, bool) {
+// decode reads a task change or notification and the user it belongs to.
+func decode(ctx context.Context, rec *kgo.Record) (string, Message, bool) {
 	e, err := kafka.ToEvent(ctx, rec)
 	if err != nil {
-		return Message{}, false
+		return "", Message{}, false
 	}
 	if e.Type() == events.NotificationCreated {
 		var d events.NotificationData
-		if json.Unmarshal(e.Data(), &d) != nil || d.UserID != user {
-			return Message{}, false
+		if json.Unmarshal(e.Data(), &d) != nil || d.UserID == "" {
+			return "", Message{}, false
 		}
-		return Message{Type: "notification", Notification: &d.Notification}, true
+		return d.UserID, Message{Type: "notification", Notification: &d.Notification}, true
 	}
 	short, ok := shortTypes[e.Type()]
 	if !ok {
-		return Message{}, false
+		return "", Message{}, false
 	}
 	var d events.TaskData
-	if json.Unmarshal(e.Data(), &d) != nil || d.UserID != user {
-		return Message{}, false
+	if json.Unmarshal(e.Data(), &d) != nil || d.UserID == "" {
+		return "", Message{}, false
 	}
-	return Message{Type: short, Task: &d.Task}, true
+	return d.UserID, Message{Type: short, Task: &d.Task}, true
 }

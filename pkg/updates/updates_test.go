@@ -95,6 +95,28 @@ func publish(t *testing.T, cl *kgo.Client, user, title string, typ string) {
 	}
 }
 
+// start runs a replica's reader of task-updates for the test and waits until
+// it serves streams.
+func start(t *testing.T, addr string) *Stream {
+	t.Helper()
+	s := New([]string{addr})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("reader: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); s.Ready(ctx) != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader never started")
+		}
+	}
+	return s
+}
+
 func next(t *testing.T, c <-chan sseMsg) sseMsg {
 	t.Helper()
 	select {
@@ -110,7 +132,7 @@ func TestStreamsFanOutIsolateAndResume(t *testing.T) {
 	addr := kafkatest.Start(t)
 	v, _ := auth.NewVerifier(context.Background(), auth.Config{Secret: secret})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(fn.API(v, quiet, New([]string{addr}).Routes(nil)))
+	srv := httptest.NewServer(fn.API(v, quiet, start(t, addr).Routes(nil)))
 	defer srv.Close()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
