@@ -102,11 +102,26 @@ func (p *page) query(root node, role, name string) []node {
 	}
 	var out []node
 	for _, n := range res.Nodes {
-		if !n.Ignored && n.BackendDOMNodeID != 0 {
-			out = append(out, n.BackendDOMNodeID)
+		if n.Ignored || n.BackendDOMNodeID == 0 {
+			continue
 		}
+		if role == "" { // by name alone (date and time inputs): the form control, not its label's text
+			var control bool
+			if p.call(n.BackendDOMNodeID, `function() { return this.nodeType === 1 && this.matches('input, select, textarea'); }`,
+				&control) != nil || !control {
+				continue
+			}
+		}
+		out = append(out, n.BackendDOMNodeID)
 	}
 	return out
+}
+
+// home starts a step from the app's plain view (no dialog open, no filter).
+func (p *page) home() {
+	p.t.Helper()
+	p.do(chromedp.Navigate(p.base + "/"))
+	p.find("list", "Tasks")
 }
 
 // eventually retries cond until it holds or timeout passes.
@@ -165,6 +180,9 @@ func (p *page) call(n node, fn string, out any, args ...any) error {
 		return err
 	}
 	if res.ExceptionDetails != nil {
+		if e := res.ExceptionDetails.Exception; e != nil {
+			return fmt.Errorf("%s: %s", res.ExceptionDetails.Text, e.Description)
+		}
 		return fmt.Errorf("%s", res.ExceptionDetails.Text)
 	}
 	if out != nil && res.Result != nil && len(res.Result.Value) > 0 {
@@ -225,12 +243,13 @@ func (p *page) typeInto(n node, text string) {
 // would, with the input and change events.
 func (p *page) set(n node, value string) {
 	p.t.Helper()
-	p.must(p.call(n, `function(v) {
+	p.must(p.call(n, `function(o) {
+		const v = o.v;
 		this.focus(); this.value = v;
 		if (this.value !== v) throw new Error('no option or value ' + v);
 		this.dispatchEvent(new Event('input', {bubbles: true}));
 		this.dispatchEvent(new Event('change', {bubbles: true}));
-	}`, nil, value))
+	}`, nil, map[string]string{"v": value}))
 }
 
 func (p *page) press(keys string) { p.t.Helper(); p.do(chromedp.KeyEvent(keys)) }
@@ -266,6 +285,19 @@ func (p *page) api(method, path string, body any) (int, map[string]any) {
 		return {status: r.status, body: text ? JSON.parse(text) : null};
 	})()`, method, b, path), &res)
 	return res.Status, res.Body
+}
+
+// items are the listitems of list itself, not of lists inside them.
+func (p *page) items(list node) []node {
+	var out []node
+	for _, li := range p.query(list, "listitem", "") {
+		var own bool
+		if p.call(li, `function(l) { return this.parentElement.getAttribute('aria-label') === l; }`, &own,
+			p.attr(list, "aria-label")) == nil && own {
+			out = append(out, li)
+		}
+	}
+	return out
 }
 
 // taskItem is the listitem of the list Tasks whose text includes title

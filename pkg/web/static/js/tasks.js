@@ -130,8 +130,18 @@ async function fetchList(limit, replace) {
     }
     status.textContent = isUnavailable(err) ? 'Tasks will load when TaskFlow is back.' : '';
   } finally {
-    if (gen === state.generation) state.loading = false;
+    if (gen === state.generation) {
+      state.loading = false;
+      moreIfVisible();
+    }
   }
+}
+
+// moreIfVisible loads the next page when the end of the list is in view
+// after a render (the observer only reports changes of visibility).
+function moreIfVisible() {
+  if (!state.cursor || $('app').hidden) return;
+  if ($('more-row').getBoundingClientRect().top < window.innerHeight + 400) setTimeout(loadMore, 0);
 }
 
 // render makes the list show items in order, reusing each task's node so
