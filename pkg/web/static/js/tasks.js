@@ -217,7 +217,7 @@ function update(li, t) {
   }
   if (t.is_recurring) parts.push(h('span', { class: 'mark', title: 'Repeats' }, '↻ Repeats'));
   if (t.reminder_time) {
-    parts.push(h('span', { class: 'mark', title: 'Reminder' }, '⏰ Reminder ',
+    parts.push(h('span', { class: 'mark', title: 'Reminder' }, 'Reminder ',
       h('time', { datetime: t.reminder_time }, formatLocal(t.reminder_time, false))));
   }
   meta.replaceChildren(...parts);
