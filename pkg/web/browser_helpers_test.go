@@ -8,12 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -64,14 +66,55 @@ type page struct {
 	ctx  context.Context
 	base string
 	name string
+
+	mu         sync.Mutex
+	exceptions []string // uncaught in the page: a bug of the app
 }
 
+// newPage opens a tab on base; what the page throws and what its CSP blocks
+// is kept for clean to report.
 func newPage(t *testing.T, browser context.Context, base, name string) *page {
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	p := &page{t: t, ctx: ctx, base: base, name: name}
+	p.do() // opens the tab
+	_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `document.addEventListener('securitypolicyviolation', (e) => {
+			(window.__violations = window.__violations || []).push(e.violatedDirective + ' ' + e.blockedURI); });`})
+	p.must(err)
+	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			p.mu.Lock()
+			p.exceptions = append(p.exceptions, fmt.Sprintf("%s (%s:%d)", msg, d.URL, d.LineNumber))
+			p.mu.Unlock()
+		}
+	}()
 	p.do(chromedp.Navigate(base + "/"))
 	return p
+}
+
+// clean fails the test when the page threw or its CSP blocked something.
+func (p *page) clean() {
+	p.t.Helper()
+	var violations []string
+	p.eval(`window.__violations || []`, &violations)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.exceptions {
+		p.t.Errorf("%s: uncaught in the page: %s", p.name, e)
+	}
+	for _, v := range violations {
+		p.t.Errorf("%s: the CSP blocked %s", p.name, v)
+	}
 }
 
 func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {

@@ -514,10 +514,12 @@ func TestBrowser(t *testing.T) {
 			}
 			return false
 		})
-		a.screenshot("offline")
 		a.eventually("recovery", 30*time.Second, func() bool {
 			return len(a.query(0, "alert", "")) == 0 && reflect.DeepEqual(len(a.taskItems("Keyboard only task")), 1)
 		})
 	})
+	a.t, b.t = t, t
+	a.clean()
+	b.clean()
 	t.Logf("browser tests took %s", time.Since(start).Round(time.Millisecond))
 }
