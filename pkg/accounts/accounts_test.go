@@ -74,9 +74,6 @@ func testConfig() *Config {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs PostgreSQL (storetest); skipped under -short")
-	}
 	st, url := storetest.New(t)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

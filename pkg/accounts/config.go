@@ -29,6 +29,6 @@ type Config struct {
 	AddressLimit   int           `envconfig:"TASKFLOW_SIGNIN_ADDRESS_LIMIT" default:"50" desc:"sign-in attempts one client address may make per window"`
 	LimitWindow    time.Duration `envconfig:"TASKFLOW_SIGNIN_WINDOW" default:"15m" desc:"the window of the sign-in attempt limits"`
 	ProxyHops      int           `envconfig:"TASKFLOW_PROXY_HOPS" default:"1" desc:"proxies in front of this function that append to X-Forwarded-For (the gateway: 1; an ingress and the gateway: 2); the client address is the entry they appended first"`
-	HashMemoryKiB  uint32        `envconfig:"TASKFLOW_ARGON2_MEMORY_KIB" default:"65536" desc:"argon2id memory per password hash, KiB (RFC 9106 second recommended option: 64 MiB)"`
-	HashIterations uint32        `envconfig:"TASKFLOW_ARGON2_ITERATIONS" default:"3" desc:"argon2id passes (RFC 9106 second recommended option: 3)"`
+	HashMemoryKiB  uint32        `envconfig:"TASKFLOW_ARGON2_MEMORY_KIB" default:"47104" desc:"argon2id memory per password hash, KiB (46 MiB: OWASP's argon2id option with one pass; BENCHMARKS.md)"`
+	HashIterations uint32        `envconfig:"TASKFLOW_ARGON2_ITERATIONS" default:"1" desc:"argon2id passes over the memory"`
 }

@@ -173,6 +173,8 @@ type fnDeps struct{ e *env }
 
 func (f fnDeps) deps() fn.Deps { return fn.Deps{Store: f.e.st, Log: f.e.svc.log, Now: f.e.clock.now} }
 
-func generateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) { return ed25519.GenerateKey(rand.Reader) }
+func generateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
+	return ed25519.GenerateKey(rand.Reader)
+}
 
 func ptr[T any](v T) *T { return &v }

@@ -11,6 +11,16 @@ import (
 	"github.com/alexedwards/argon2id"
 )
 
+// The default argon2id cost (the settings TASKFLOW_ARGON2_MEMORY_KIB and
+// TASKFLOW_ARGON2_ITERATIONS): 46 MiB and one pass, OWASP's first argon2id
+// option (m=47104 KiB, t=1), with 4 lanes. RFC 9106's second recommended
+// option (64 MiB, 3 passes) took about 300 ms per sign-in on the 2-core
+// machine of BENCHMARKS.md, twice the 150 ms p95 budget.
+const (
+	DefaultMemoryKiB  = 47104
+	DefaultIterations = 1
+)
+
 // Password rules, as Better Auth's defaults (minPasswordLength,
 // maxPasswordLength), plus a list of common passwords.
 const (
