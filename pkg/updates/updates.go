@@ -197,15 +197,7 @@ func (s *Stream) serve(w http.ResponseWriter, r *http.Request, user string) erro
 	if err != nil {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	go func() {
-		select {
-		case <-fn.Stopping(r.Context()):
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, stopping := r.Context(), fn.Stopping(r.Context()) // no goroutine of its own: streams are many
 	if !covered {
 		if err := s.catchUp(ctx, user, from, at, out); err != nil {
 			return nil // the client reconnects and tries again
@@ -237,6 +229,8 @@ func (s *Stream) serve(w http.ResponseWriter, r *http.Request, user string) erro
 		case <-sub.gone:
 			return nil // fell behind: the client resumes from its last id
 		case <-ctx.Done():
+			return nil
+		case <-stopping:
 			return nil
 		}
 		if out.flush() != nil {
