@@ -396,6 +396,13 @@ func TestBrowser(t *testing.T) {
 		a.eventually("the latest version", 10*time.Second, func() bool {
 			return a.prop(a.findIn(dlg, "combobox", "Priority"), "value") == "urgent"
 		})
+		// Tags are suggested from the user's own.
+		tags := a.findIn(dlg, "textbox", "Tags")
+		a.typeInto(tags, "work, rev")
+		a.click(a.findIn(dlg, "button", "Add tag review"))
+		if v := a.prop(tags, "value"); v != "work, review, " {
+			t.Errorf("Tags after the suggestion: %q", v)
+		}
 		a.click(a.findIn(dlg, "button", "Cancel"))
 		a.gone("dialog", "Edit task")
 	})
