@@ -19,6 +19,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/relay"
 	"github.com/taskflow/taskflow/pkg/reminders"
 	"github.com/taskflow/taskflow/pkg/updates"
+	"github.com/taskflow/taskflow/pkg/web"
 )
 
 var update = flag.Bool("update", false, "rewrite ../docs/settings.md")
@@ -47,6 +48,7 @@ var settings = map[string]struct {
 	"tags":          {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"update":        {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"updates":       {new(updates.Config), "new(updates.Config)"},
+	"web":           {new(web.Config), "new(web.Config)"},
 }
 
 // TestSettingsAreDocumented builds the complete settings of every function

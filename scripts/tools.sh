@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned build tools TaskFlow's tests use into .cache/bin, once:
-# ko (image builds), and Debian packages some tests use. Prints nothing on success.
+# ko (image builds), and Debian packages some tests use (kcat, shellcheck,
+# chromium, python3-dateutil). Prints nothing on success.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/.cache/bin
@@ -23,6 +24,16 @@ for tool in kcat shellcheck; do
 			echo "tools.sh: $tool not installable; its check is skipped" >&2
 	fi
 done
+
+# Headless Chromium for the web app's browser tests (pkg/web/browser_test.go,
+# driven with chromedp); they are skipped, saying so, when it is missing.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "tools.sh: installing Debian's chromium (the browser tests)" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } ||
+		echo "tools.sh: chromium not installable; the browser tests are skipped" >&2
+fi
 
 # The wall-clock oracle (pkg/recurrence/oracle_test.go, scripts/rrule-oracle.py)
 # needs a python3 with python-dateutil and zoneinfo data: Debian's

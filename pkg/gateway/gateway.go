@@ -111,6 +111,9 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 		}
 		g.mux.Handle(AccountsPrefix, named(AccountsPrefix, forward(p)))
 	}
+	if u, ok := g.upstreams["web"]; ok {
+		g.routeWeb(u, log)
+	}
 	return g, nil
 }
 
