@@ -111,8 +111,26 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 		}
 		g.mux.Handle(AccountsPrefix, named(AccountsPrefix, forward(p)))
 	}
+	// The MCP server, when deployed: /mcp and its protected resource
+	// metadata (API.md §8).
+	if u, ok := g.upstreams[MCPFunction]; ok {
+		p := httputil.NewSingleHostReverseProxy(u)
+		p.Transport = otelhttp.NewTransport(transport)
+		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			fn.WriteError(w, r, log, errs.Wrap(errs.ErrUnavailable, "function "+MCPFunction, err))
+		}
+		for _, path := range MCPPaths {
+			g.mux.Handle(path, named(path, forward(p)))
+		}
+	}
 	return g, nil
 }
+
+// The MCP function and the paths it serves.
+const MCPFunction = "mcp"
+
+// MCPPaths are the paths the gateway forwards to the MCP function.
+var MCPPaths = []string{"/mcp", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"}
 
 // The accounts function and the path prefix it serves.
 const (
