@@ -34,10 +34,11 @@ const secret = "mcp-test-secret-mcp-test-secret-mcp-test"
 type stack struct {
 	base  string // the gateway
 	store *store.Store
+	dbURL string
 }
 
 // serve starts a function in process and returns its base URL.
-func serve[C fn.Settings](t *testing.T, ctx context.Context, name string, cfg C, build fn.Constructor[C]) string {
+func serve[C fn.Settings](t testing.TB, ctx context.Context, name string, cfg C, build fn.Constructor[C]) string {
 	t.Helper()
 	addr := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
@@ -57,7 +58,7 @@ func serve[C fn.Settings](t *testing.T, ctx context.Context, name string, cfg C,
 	return ""
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	st, url := storetest.New(t)
 	brokers := []string{kafkatest.Start(t)}
@@ -100,7 +101,7 @@ func newStack(t *testing.T) *stack {
 			t.Fatal("the mcp function never became ready")
 		}
 	}
-	return &stack{base: gw.URL, store: st}
+	return &stack{base: gw.URL, store: st, dbURL: url}
 }
 
 func token(t testing.TB, user string) string {
