@@ -16,6 +16,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/gateway"
+	"github.com/taskflow/taskflow/pkg/mcpserver"
 	"github.com/taskflow/taskflow/pkg/relay"
 	"github.com/taskflow/taskflow/pkg/reminders"
 	"github.com/taskflow/taskflow/pkg/updates"
@@ -39,6 +40,7 @@ var settings = map[string]struct {
 	"get":           {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"history":       {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"list":          {new(fn.APIConfig), "new(fn.APIConfig)"},
+	"mcp":           {new(mcpserver.Config), "new(mcpserver.Config)"},
 	"notifications": {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"notify":        {new(consumers.NotifyConfig), "new(consumers.NotifyConfig)"},
 	"recurrence":    {new(fn.APIConfig), "new(fn.APIConfig)"},

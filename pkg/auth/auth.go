@@ -123,15 +123,23 @@ func (v *Verifier) key(t *jwt.Token) (any, error) {
 // Verify checks an Authorization header value and returns the user id (sub).
 // Every failure is errs.ErrUnauthenticated, with a reason safe to show.
 func (v *Verifier) Verify(header string) (string, error) {
+	user, _, err := v.VerifyExpiry(header)
+	return user, err
+}
+
+// VerifyExpiry is Verify that also returns when the token expires (its exp,
+// without the leeway), for callers that hand both on (the MCP server's
+// token info).
+func (v *Verifier) VerifyExpiry(header string) (string, time.Time, error) {
 	if header == "" {
-		return "", errs.With(errs.ErrUnauthenticated, "missing bearer token")
+		return "", time.Time{}, errs.With(errs.ErrUnauthenticated, "missing bearer token")
 	}
 	if len(header) > MaxTokenLen {
-		return "", errs.With(errs.ErrUnauthenticated, "token too large")
+		return "", time.Time{}, errs.With(errs.ErrUnauthenticated, "token too large")
 	}
 	scheme, raw, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.Count(raw, ".") != 2 {
-		return "", errs.With(errs.ErrUnauthenticated, "malformed bearer token")
+		return "", time.Time{}, errs.With(errs.ErrUnauthenticated, "malformed bearer token")
 	}
 	var claims jwt.RegisteredClaims
 	if _, err := v.parser.ParseWithClaims(strings.TrimSpace(raw), &claims, v.key); err != nil {
@@ -146,18 +154,18 @@ func (v *Verifier) Verify(header string) (string, error) {
 		case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
 			reason = "token signature or algorithm not accepted"
 		}
-		return "", errs.With(errs.ErrUnauthenticated, reason)
+		return "", time.Time{}, errs.With(errs.ErrUnauthenticated, reason)
 	}
 	if claims.Subject == "" || len(claims.Subject) > MaxSubjectLen {
-		return "", errs.With(errs.ErrUnauthenticated, "token has no usable sub")
+		return "", time.Time{}, errs.With(errs.ErrUnauthenticated, "token has no usable sub")
 	}
 	// The user id is stored as text: PostgreSQL refuses NUL and invalid UTF-8,
 	// and a token naming such a user is one the API cannot accept (401, never
 	// the database's 503).
 	if !utf8.ValidString(claims.Subject) || strings.ContainsRune(claims.Subject, 0) {
-		return "", errs.With(errs.ErrUnauthenticated, "token sub must be valid UTF-8 without NUL characters")
+		return "", time.Time{}, errs.With(errs.ErrUnauthenticated, "token sub must be valid UTF-8 without NUL characters")
 	}
-	return claims.Subject, nil
+	return claims.Subject, claims.ExpiresAt.Time, nil
 }
 
 // Sign issues an HS256 token for user, valid for ttl: the dev token printed by

@@ -23,6 +23,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/handlers"
 	"github.com/taskflow/taskflow/pkg/openapi"
+	"github.com/taskflow/taskflow/pkg/web"
 )
 
 // Config is the gateway's environment: each function's base URL as
@@ -52,6 +53,7 @@ type Gateway struct {
 	upstreams map[string]*url.URL
 	proxies   map[string]*httputil.ReverseProxy
 	client    *http.Client
+	transport *http.Transport
 	log       *slog.Logger
 	// Checks are extra readiness checks (database, broker, Dapr) by name.
 	Checks map[string]func(context.Context) error
@@ -69,6 +71,7 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	g.client = &http.Client{Transport: transport, Timeout: 2 * time.Second}
+	g.transport = transport
 	for _, kv := range upstreams {
 		name, raw, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		u, err := url.Parse(raw)
@@ -90,13 +93,7 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 		if !ok {
 			return nil, fmt.Errorf("no upstream for function %s", name)
 		}
-		p := httputil.NewSingleHostReverseProxy(u)
-		// The function's spans are children of the gateway's (W3C traceparent).
-		p.Transport = otelhttp.NewTransport(transport)
-		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			fn.WriteError(w, r, log, errs.Wrap(errs.ErrUnavailable, "function "+name, err))
-		}
-		g.proxies[name] = p
+		p := g.proxy(name, u)
 		for _, rt := range handlers.Functions[name](nil) {
 			g.mux.Handle(rt.Method+" "+rt.Pattern, named(rt.Pattern, forward(p)))
 		}
@@ -104,18 +101,47 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 	// TaskFlow's own accounts, when deployed, serve every path under
 	// /api/auth/ (Better Auth's protocol: API.md §2 Accounts).
 	if u, ok := g.upstreams[AccountsFunction]; ok {
-		p := httputil.NewSingleHostReverseProxy(u)
-		p.Transport = otelhttp.NewTransport(transport)
-		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			fn.WriteError(w, r, log, errs.Wrap(errs.ErrUnavailable, "function "+AccountsFunction, err))
-		}
-		g.mux.Handle(AccountsPrefix, named(AccountsPrefix, forward(p)))
+		g.mux.Handle(AccountsPrefix, named(AccountsPrefix, forward(g.proxy(AccountsFunction, u))))
 	}
-	if u, ok := g.upstreams["web"]; ok {
-		g.routeWeb(u, log)
+	// The web app, when deployed: the page at / and its assets. An
+	// API-only deployment leaves it out and / answers 404.
+	if u, ok := g.upstreams[WebFunction]; ok {
+		p := forward(g.proxy(WebFunction, u))
+		g.mux.Handle("GET /{$}", named("/", p))
+		g.mux.Handle("GET "+web.AssetPrefix, named(web.AssetPrefix, p))
+	}
+	// The MCP server, when deployed: /mcp and its protected resource
+	// metadata (API.md §8).
+	if u, ok := g.upstreams[MCPFunction]; ok {
+		p := forward(g.proxy(MCPFunction, u))
+		for _, path := range MCPPaths {
+			g.mux.Handle(path, named(path, p))
+		}
 	}
 	return g, nil
 }
+
+// proxy is the reverse proxy to function name at u: the function's spans
+// are children of the gateway's (W3C traceparent), and a function that does
+// not answer is a 503 the client may retry.
+func (g *Gateway) proxy(name string, u *url.URL) *httputil.ReverseProxy {
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.Transport = otelhttp.NewTransport(g.transport)
+	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		fn.WriteError(w, r, g.log, errs.Wrap(errs.ErrUnavailable, "function "+name, err))
+	}
+	g.proxies[name] = p
+	return p
+}
+
+// The web function.
+const WebFunction = "web"
+
+// The MCP function and the paths it serves.
+const MCPFunction = "mcp"
+
+// MCPPaths are the paths the gateway forwards to the MCP function.
+var MCPPaths = []string{"/mcp", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"}
 
 // The accounts function and the path prefix it serves.
 const (

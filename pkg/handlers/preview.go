@@ -34,7 +34,7 @@ func Preview(d *fn.Deps) []fn.Route {
 		if err != nil {
 			return err
 		}
-		out, err := occurrences(p)
+		out, err := Occurrences(p)
 		if err != nil {
 			return err
 		}
@@ -42,10 +42,10 @@ func Preview(d *fn.Deps) []fn.Route {
 	})}
 }
 
-// occurrences lists p's series. A series ends where TaskFlow's dates do
-// (task.MaxTime), as Successor ends it, and where a step finds no further
-// occurrence within its bound.
-func occurrences(p task.Preview) ([]Occurrence, error) {
+// Occurrences lists p's series (the preview's answer; also the MCP tool's).
+// A series ends where TaskFlow's dates do (task.MaxTime), as Successor ends
+// it, and where a step finds no further occurrence within its bound.
+func Occurrences(p task.Preview) ([]Occurrence, error) {
 	loc, err := p.Recurrence.Location()
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err) // validated: a bug

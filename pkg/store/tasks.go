@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -189,56 +190,102 @@ var insertTask = `WITH tags_added AS (` + upsertTags + `),
 // With idem set, a retry returns the first response as replay; concurrent
 // retries wait on the key's row and never create twice.
 func (s *Store) Create(ctx context.Context, w ops.Write, idem *Idempotency) (out task.Task, replay []byte, err error) {
-	user := w.Task.UserID
-	insert := func(q querier) error {
-		tags, err := canonicalTags(ctx, q, user, w.Task.Tags)
-		if err != nil {
-			return err
-		}
-		w := w.WithTags(tags)
-		// The event holds the whole task: if it encodes, so does the pattern.
-		evs, err := s.outboxJSON(ctx, w.Events)
-		if err != nil {
-			return err
-		}
-		args := rowArgs(w)
-		args["events"] = evs
-		out, err = scanTask(q.QueryRow(ctx, insertTask, args))
-		return err
-	}
 	if idem == nil {
-		return out, nil, dbErr(insert(s.pool))
+		out, err = s.insert(ctx, s.pool, w)
+		return out, nil, dbErr(err)
 	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
-			VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, idem.scope(user), idem.Key, idem.Hash)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			var hash []byte
-			err := tx.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys
-				WHERE user_id = $1 AND key = $2`, idem.scope(user), idem.Key).Scan(&hash, &replay)
-			if err != nil {
-				return err
-			}
-			if string(hash) != string(idem.Hash) {
-				return errs.With(errs.ErrConflict, "Idempotency-Key was already used with a different request body")
-			}
-			return nil
-		}
-		if err := insert(tx); err != nil {
-			return err
-		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
-			idem.scope(user), idem.Key, body)
+		out, replay, err = s.createIdempotent(ctx, tx, w, idem)
 		return err
 	})
 	return out, replay, err
+}
+
+// Created is one task of CreateAll: the task stored, or, for a retried key,
+// the response the first create stored (Replay).
+type Created struct {
+	Task   task.Task
+	Replay []byte
+}
+
+// CreateAll stores every write of ws in one transaction, all or none, each
+// with its idempotency key (idems[i], nil for none; keys as Create's, in the
+// same table and scope). A key already used with another body is a conflict
+// naming the item (tasks[i]) and stores nothing.
+func (s *Store) CreateAll(ctx context.Context, ws []ops.Write, idems []*Idempotency) ([]Created, error) {
+	out := make([]Created, len(ws))
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		for i, w := range ws {
+			var err error
+			if idems[i] == nil {
+				out[i].Task, err = s.insert(ctx, tx, w)
+			} else {
+				out[i].Task, out[i].Replay, err = s.createIdempotent(ctx, tx, w, idems[i])
+			}
+			if errors.Is(err, errs.ErrConflict) {
+				return errs.Wrap(errs.ErrConflict, fmt.Sprintf("tasks[%d].idempotency_key was already used with a different task", i), err)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// insert writes w's task with its tags and events: one statement.
+func (s *Store) insert(ctx context.Context, q querier, w ops.Write) (task.Task, error) {
+	tags, err := canonicalTags(ctx, q, w.Task.UserID, w.Task.Tags)
+	if err != nil {
+		return task.Task{}, err
+	}
+	w = w.WithTags(tags)
+	// The event holds the whole task: if it encodes, so does the pattern.
+	evs, err := s.outboxJSON(ctx, w.Events)
+	if err != nil {
+		return task.Task{}, err
+	}
+	args := rowArgs(w)
+	args["events"] = evs
+	return scanTask(q.QueryRow(ctx, insertTask, args))
+}
+
+// createIdempotent is Create with a key, within tx: the key's row first
+// (waiting on a concurrent retry's), then the task and the response stored
+// under the key, or the first response as replay.
+func (s *Store) createIdempotent(ctx context.Context, tx pgx.Tx, w ops.Write, idem *Idempotency) (out task.Task, replay []byte, err error) {
+	user := w.Task.UserID
+	tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
+		VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, idem.scope(user), idem.Key, idem.Hash)
+	if err != nil {
+		return out, nil, err
+	}
+	if tag.RowsAffected() == 0 {
+		var hash []byte
+		err := tx.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys
+			WHERE user_id = $1 AND key = $2`, idem.scope(user), idem.Key).Scan(&hash, &replay)
+		if err != nil {
+			return out, nil, err
+		}
+		if string(hash) != string(idem.Hash) {
+			return out, nil, errs.With(errs.ErrConflict, "Idempotency-Key was already used with a different request body")
+		}
+		return out, replay, nil
+	}
+	if out, err = s.insert(ctx, tx, w); err != nil {
+		return out, nil, err
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return out, nil, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2`,
+		idem.scope(user), idem.Key, body)
+	return out, nil, err
 }
 
 // Get returns the user's task id, or errs.ErrNotFound (also for another user's task).

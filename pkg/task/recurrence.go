@@ -259,6 +259,16 @@ func (r Recurrence) Location() (*time.Location, error) {
 	return time.LoadLocation(r.Timezone)
 }
 
+// LoadZone is the IANA zone name as a pattern's timezone accepts it (see
+// zoneName); ok is false for a name a pattern would refuse.
+func LoadZone(name string) (loc *time.Location, ok bool) {
+	if !zoneName(name) {
+		return nil, false
+	}
+	loc, err := time.LoadLocation(name)
+	return loc, err == nil
+}
+
 // zoneName reports whether name is an IANA zone that every TaskFlow process
 // resolves alike: not "Local" (the host's zone), and none of the copies a
 // host's zoneinfo directory may add beside the IANA names ("right/…" counts

@@ -274,3 +274,56 @@ func (s *Stream) listEnds(ctx context.Context) ([]int64, error) {
 }
 
 var discard = slog.New(slog.DiscardHandler)
+
+// Watch tells of every change to user's tasks and notifications from now on:
+// one value on changes per record of user the replica reads (the record's
+// type: created, updated, completed, deleted or notification), for another
+// kind of client than a stream (the MCP server's resource subscriptions).
+// changes is closed when stop is called, or when the watcher falls Buffer
+// records behind (the caller then watches again if it still cares). Watch
+// fails until Run has found where task-updates ends.
+func (s *Stream) Watch(user string) (changes <-chan string, stop func(), err error) {
+	h := s.hub
+	sub, replay, _, _, err := h.subscribe(user, h.position())
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(chan string, Buffer)
+	for _, e := range replay { // records that came between position and subscribe
+		select {
+		case out <- e.typ:
+		default:
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case e := <-sub.ch:
+				select {
+				case out <- e.typ:
+				default: // the watcher is behind: it already has changes to look at
+				}
+			case <-sub.gone:
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return out, func() {
+		once.Do(func() {
+			close(done)
+			h.unsubscribe(sub)
+		})
+	}, nil
+}
+
+// position is the hub's next offset per partition (zeros before it starts).
+func (h *hub) position() []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.pos)
+}
