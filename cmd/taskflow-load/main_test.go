@@ -349,3 +349,42 @@ func TestSuccessorsTimesCompleteToSuccessor(t *testing.T) {
 		t.Errorf("complete->successor p50 %s ms; the server shows successors after 30 ms", p50[1])
 	}
 }
+
+// TestFirstScreenSumsTheScreensRequests: firstscreen sends the web app's
+// first-screen requests in order, each once per screen, and reports a
+// screen's time as the sum of its requests' (each answered after 2 ms here,
+// so no screen can take less than 10 ms); one failing request fails its screen.
+func TestFirstScreenSumsTheScreensRequests(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		seen[r.URL.RequestURI()]++
+		n := seen[r.URL.RequestURI()]
+		mu.Unlock()
+		if r.URL.Path == "/api/tags" && n == 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	var out, stderr bytes.Buffer
+	if code := cli(context.Background(), []string{"firstscreen", "-api", srv.URL, "-secret", testSecret, "-requests", "5"}, &out, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	got := figures(t, out.String(), "firstscreen: ")
+	m := regexp.MustCompile(`p50=(\d+)\.`).FindStringSubmatch(out.String())
+	if len(m) < 2 {
+		t.Fatalf("no p50 in %q", out.String())
+	}
+	if p50, _ := strconv.Atoi(m[1]); got["requests"] != 4 || got["errors"] != 1 || p50 < 10 {
+		t.Errorf("printed %q; want requests=4 errors=1 p50 ≥ 10 ms", out.String())
+	}
+	for _, path := range firstScreen {
+		if seen[path] < 4 {
+			t.Errorf("%s sent %d times in 5 screens", path, seen[path])
+		}
+	}
+}
