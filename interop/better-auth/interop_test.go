@@ -61,10 +61,11 @@ func TestBetterAuthClient(t *testing.T) {
 
 	// The front is the gateway's routing in small: /api/auth/ to accounts,
 	// /api/tasks to the API function. Its URL is TaskFlow's base URL.
-	front := httptest.NewUnstartedServer(nil)
-	front.Start()
-	defer front.Close()
-	base := front.URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
 	authCfg := auth.Config{Secret: secret, BaseURL: base}
 
 	acfg := &accounts.Config{Base: fn.Base{Host: "127.0.0.1", LogLevel: "warn"},
@@ -82,13 +83,17 @@ func TestBetterAuthClient(t *testing.T) {
 			return &fn.Function{Routes: append(handlers.Create(d), handlers.List(d)...)}, nil
 		})
 	toAccounts, toAPI := httputil.NewSingleHostReverseProxy(accountsURL), httputil.NewSingleHostReverseProxy(api)
-	front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/auth/") {
 			toAccounts.ServeHTTP(w, r)
 			return
 		}
 		toAPI.ServeHTTP(w, r)
-	})
+	}))
+	front.Listener.Close()
+	front.Listener = ln // the base URL the functions were given
+	front.Start()
+	defer front.Close()
 
 	dir, _ := os.Getwd()
 	install := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
