@@ -62,7 +62,7 @@ type mode struct {
 var modes = []mode{
 	{"seed", seed}, {"create", creates}, {"search", searches}, {"filter", filters}, {"events", eventLatency},
 	{"successors", successors}, {"streams", streams}, {"fanout", fanout}, {"reminders", reminders}, {"schedcost", schedCost},
-	{"startup", startup}, {"firstscreen", firstScreens},
+	{"startup", startup}, {"firstscreen", firstScreens}, {"signin", signIns},
 }
 
 // rateBounds are the -rate each mode accepts; the others ignore it.

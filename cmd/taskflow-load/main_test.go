@@ -388,3 +388,37 @@ func TestFirstScreenSumsTheScreensRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInSignsUpOnceThenSignsIn: signin makes one account, then times
+// only the sign-ins, each sent with TaskFlow's own Origin; a refused
+// sign-in is an error, not a figure.
+func TestSignInSignsUpOnceThenSignsIn(t *testing.T) {
+	var mu sync.Mutex
+	counts := map[string]int{}
+	var srvURL string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		counts[r.URL.Path]++
+		n := counts[r.URL.Path]
+		mu.Unlock()
+		if r.Header.Get("Origin") != srvURL || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		if r.URL.Path == "/api/auth/sign-in/email" && n == 2 {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = io.WriteString(w, `{"token":"t"}`)
+	}))
+	defer srv.Close()
+	srvURL = srv.URL
+	var out, stderr bytes.Buffer
+	if code := cli(context.Background(), []string{"signin", "-api", srv.URL, "-secret", testSecret, "-requests", "6"}, &out, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	got := figures(t, out.String(), "signin: ")
+	if got["requests"] != 5 || got["errors"] != 1 || counts["/api/auth/sign-up/email"] != 1 || counts["/api/auth/sign-in/email"] != 6 {
+		t.Errorf("printed %q after %v; want requests=5 errors=1, one sign-up and six sign-ins", out.String(), counts)
+	}
+}
