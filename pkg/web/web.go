@@ -19,6 +19,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/fn"
 )
 
@@ -137,8 +138,7 @@ func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 	f := h.files[name]
 	if !ok || f == nil {
 		security(w.Header())
-		fn.WriteJSON(w, http.StatusNotFound, map[string]map[string]string{
-			"error": {"code": "not_found", "message": "no such asset"}})
+		fn.WriteError(w, r, nil, errs.ErrNotFound)
 		return
 	}
 	if version == h.version {
