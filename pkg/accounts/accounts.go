@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/errs"
@@ -362,13 +363,29 @@ func (s *service) checkOrigin(r *http.Request, required bool) error {
 // newSession is a new session of user and its token.
 func (s *service) newSession(r *http.Request, user string, now time.Time) (store.Session, string) {
 	token := newID()
-	agent := r.UserAgent()
-	if len(agent) > 512 {
-		agent = agent[:512]
-	}
+	agent := storableAgent(r.UserAgent())
 	return store.Session{ID: newID(), TokenHash: auth.HashSessionToken(token), UserID: user,
 		ExpiresAt: now.Add(s.cfg.SessionTTL), CreatedAt: now, UpdatedAt: now,
 		IPAddress: clientAddress(r, s.cfg.ProxyHops), UserAgent: agent}, token
+}
+
+// maxAgent is how much of a User-Agent a session keeps, in bytes.
+const maxAgent = 512
+
+// storableAgent is agent as a session keeps it: text PostgreSQL stores
+// (valid UTF-8 without NUL; a header may carry any byte) of at most
+// maxAgent bytes, cut on a character boundary. A client's User-Agent is
+// never a reason to refuse its sign-in.
+func storableAgent(agent string) string {
+	agent = strings.ReplaceAll(strings.ToValidUTF8(agent, "\uFFFD"), "\x00", "")
+	if len(agent) <= maxAgent {
+		return agent
+	}
+	cut := maxAgent
+	for cut > 0 && !utf8.RuneStart(agent[cut]) {
+		cut--
+	}
+	return agent[:cut]
 }
 
 // setCookie sets Better Auth's session cookie: HttpOnly, SameSite=Lax, and

@@ -32,12 +32,19 @@ func sessionSignature(secret []byte, token string) string {
 // SessionToken is the session token of r's session cookie: present is false
 // when r carries none; ok is false when one is present but its signature is
 // not secret's (tampered with, or signed by another deployment).
+//
+// Over HTTPS only the __Secure- cookie counts, as the accounts set it there
+// and as Better Auth reads it: a cookie without the prefix may have been
+// set by anyone who can set a cookie for the host (a sibling subdomain, a
+// plain-HTTP answer), and would sign the browser into their session.
 func SessionToken(r *http.Request, secret []byte) (token string, present, ok bool) {
-	c, err := r.Cookie(SecureSessionCookie)
+	name := SessionCookie
+	if Secure(r) {
+		name = SecureSessionCookie
+	}
+	c, err := r.Cookie(name)
 	if err != nil {
-		if c, err = r.Cookie(SessionCookie); err != nil {
-			return "", false, false
-		}
+		return "", false, false
 	}
 	raw, err := url.QueryUnescape(c.Value)
 	if err != nil || len(secret) == 0 {

@@ -76,6 +76,13 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 	r.URL = &u
 	h, pattern := m.mux.Handler(r)
+	if _, tree, _ := strings.Cut(pattern, "/"); "/"+tree == path+"/" {
+		// Only the subtree /tree/ is registered, and ServeMux redirects
+		// /tree to it: a redirect to the path with the slash this Mux
+		// trims again, for ever. The subtree's root is matched instead.
+		u.Path = path + "/"
+		h, pattern = m.mux.Handler(r)
+	}
 	if pattern == "" {
 		var p probe
 		h.ServeHTTP(&p, r)
