@@ -97,16 +97,19 @@ func seed(ctx context.Context, o options) error {
 	for done := 0; done < total; {
 		n := min(batch, total-done)
 		rows := make([][]any, 0, n)
+		counts := map[[2]string]int64{} // (user, tag key) → tasks, for tag_counts
 		for i := 0; i < n; i++ {
 			user := o.user
 			if done+i >= userLeft {
 				user = fmt.Sprintf("user-%04d", r.IntN(900))
 			}
-			rows = append(rows, row(r, w, user, now))
+			rw := row(r, w, user, now)
+			for _, k := range rw[7].([]string) { // tag_keys, distinct
+				counts[[2]string{user, k}]++
+			}
+			rows = append(rows, rw)
 		}
-		if _, err := conn.CopyFrom(ctx, pgx.Identifier{"tasks"}, []string{"id", "user_id", "title", "description",
-			"status", "priority", "tags", "tag_keys", "due_date", "completed_at", "created_at", "updated_at"},
-			pgx.CopyFromRows(rows)); err != nil {
+		if err := copyBatch(ctx, conn, rows, counts); err != nil {
 			return err
 		}
 		done += n
@@ -117,6 +120,27 @@ func seed(ctx context.Context, o options) error {
 	}
 	fmt.Fprintf(o.out, "tasks in table: %d, for %s: %d (%s)\n", have+total, o.user, haveUser+userLeft, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// copyBatch copies rows into tasks and adds them to the tag counts the
+// writes keep (migration 011), in one transaction.
+func copyBatch(ctx context.Context, conn *pgx.Conn, rows [][]any, counts map[[2]string]int64) error {
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tasks"}, []string{"id", "user_id", "title", "description",
+			"status", "priority", "tags", "tag_keys", "due_date", "completed_at", "created_at", "updated_at"},
+			pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		var users, keys []string
+		var ns []int64
+		for uk, n := range counts {
+			users, keys, ns = append(users, uk[0]), append(keys, uk[1]), append(ns, n)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO tag_counts (user_id, key, shard, n)
+			SELECT u, k, 0, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(u, k, n)
+			ON CONFLICT (user_id, key, shard) DO UPDATE SET n = tag_counts.n + EXCLUDED.n`, users, keys, ns)
+		return err
+	})
 }
 
 func row(r *rand.Rand, w *words, user string, now time.Time) []any {

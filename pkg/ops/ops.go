@@ -20,6 +20,8 @@ package ops
 
 import (
 	"hash/fnv"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,9 +43,32 @@ type Write struct {
 	// Their Source is left empty: it names the function that writes them,
 	// which the store knows.
 	Events []events.Event
+	// TagDeltas is what the write changes in the number of the user's tasks
+	// carrying each tag key: +1 for a key the task gains, -1 for one it
+	// loses. Each key once, sorted, none zero; empty when the tags stay.
+	TagDeltas []TagDelta
 
 	kind kind
 	prev task.Task // the task before a change
+}
+
+// TagDelta is the change of one tag key's task count.
+type TagDelta struct {
+	Key string
+	N   int64
+}
+
+// CountShards is the number of rows a (user, tag key) count is spread over,
+// so that concurrent writes with the same tag do not queue on one row lock.
+const CountShards = 8
+
+// Shard is the counter row w adds its TagDeltas to: a hash of the task id,
+// so concurrent creates spread over the shards (a UUIDv7's low bits are
+// random) and a task's writes keep to one.
+func (w Write) Shard() int {
+	h := fnv.New32a()
+	h.Write([]byte(w.Task.ID))
+	return int(h.Sum32() % CountShards)
 }
 
 type kind int
@@ -75,7 +100,49 @@ func (w Write) derive() Write {
 	case changed:
 		w.Events = events.Changed("", w.prev, w.Task)
 	}
+	w.TagDeltas = w.tagDeltas()
 	return w
+}
+
+// tagDeltas compares the tag keys of the task before and after w: none
+// before an insert, none after a delete.
+func (w Write) tagDeltas() []TagDelta {
+	var before, after []string
+	switch w.kind {
+	case inserted:
+		after = w.Task.Tags
+	case changed:
+		before, after = w.prev.Tags, w.Task.Tags
+	case deleted:
+		before = w.Task.Tags
+	}
+	n := map[string]int64{}
+	for _, k := range distinctKeys(before) {
+		n[k]--
+	}
+	for _, k := range distinctKeys(after) {
+		n[k]++
+	}
+	var out []TagDelta
+	for k, d := range n {
+		if d != 0 {
+			out = append(out, TagDelta{k, d})
+		}
+	}
+	slices.SortFunc(out, func(a, b TagDelta) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// distinctKeys is the set of tags' keys: a task with "Work" and "work"
+// counts once for "work", as filtering by tag finds it once.
+func distinctKeys(tags []string) []string {
+	keys := make([]string, 0, len(tags))
+	for _, t := range tags {
+		if k := task.TagKey(t); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // Insert is the write that stores t as a new task: a new id, version 1,
@@ -107,7 +174,9 @@ func Change(cur, next task.Task) Write {
 // Delete is the write that removes cur, as stored, at now: its task.deleted
 // event.
 func Delete(cur task.Task, now time.Time) Write {
-	return Write{Task: cur, kind: deleted, Events: events.Deleted("", cur, now)}
+	w := Write{Task: cur, kind: deleted, Events: events.Deleted("", cur, now)}
+	w.TagDeltas = w.tagDeltas()
+	return w
 }
 
 // ownSeries names a recurring task's series by the task's id unless it has one.

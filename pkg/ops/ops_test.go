@@ -309,3 +309,39 @@ func TestSuccessorRefusesWhatCannotBeStored(t *testing.T) {
 		t.Errorf("a pattern that cannot be evaluated: %v", err)
 	}
 }
+
+// TestTagDeltas: a write counts each tag key once, +1 gained and -1 lost,
+// sorted, and nothing for keys kept or a change that leaves the tags.
+func TestTagDeltas(t *testing.T) {
+	c := create(t, `{"title":"a","tags":["Work","work","home"],"due_date":"2027-01-05T09:00:00Z",
+		"recurrence_pattern":{"frequency":"daily"}}`)
+	if got := c.TagDeltas; !slices.Equal(got, []TagDelta{{"home", 1}, {"work", 1}}) {
+		t.Errorf("create: %v", got)
+	}
+	cur := stored(c)
+	tags := []string{"WORK", "car"}
+	p, _, err := Patch(cur, task.Input{Tags: task.Opt[[]string]{Set: true, Value: &tags}}, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.TagDeltas; !slices.Equal(got, []TagDelta{{"car", 1}, {"home", -1}}) {
+		t.Errorf("patch: %v", got)
+	}
+	if w, _ := Complete(cur, t0); len(w.TagDeltas) != 0 {
+		t.Errorf("complete: %v", w.TagDeltas)
+	}
+	if got := Delete(cur, t0).TagDeltas; !slices.Equal(got, []TagDelta{{"home", -1}, {"work", -1}}) {
+		t.Errorf("delete: %v", got)
+	}
+	done, _ := Complete(cur, t0)
+	s, ok, err := Successor(stored(done), t0, t0)
+	if err != nil || !ok || !slices.Equal(s.TagDeltas, c.TagDeltas) {
+		t.Errorf("successor: %v %v %v", s.TagDeltas, ok, err)
+	}
+	if w := c.WithTags([]string{"WORK", "Home"}); !slices.Equal(w.TagDeltas, c.TagDeltas) {
+		t.Errorf("after the store's spelling: %v", w.TagDeltas)
+	}
+	if sh := c.Shard(); sh < 0 || sh >= CountShards || sh != c.WithTags(c.Task.Tags).Shard() {
+		t.Errorf("shard %d", sh)
+	}
+}

@@ -20,35 +20,7 @@ import (
 // sink still writes during a rollout are converted the same way.
 func TestDeadLetterMigrationKeepsData(t *testing.T) {
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, storetest.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "tf_test_mig_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	cfg, _ := pgx.ParseConfig(storetest.ServerURL())
-	cfg.Database = name
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadMigrations(migrations.FS); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.MigrateTo(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
+	conn, m := migratedTo(t, 8)
 	old := map[string]string{ // event id → the whole event as 008 kept it
 		"json":   `{"specversion":"1.0","id":"json","source":"/s","type":"t","datacontenttype":"application/json","data":{"a":[1,2]}}`,
 		"text":   `{"specversion":"1.0","id":"text","source":"/s","type":"t","datacontenttype":"text/plain","data":"hello\nworld"}`,
@@ -116,3 +88,80 @@ func TestDeadLetterMigrationKeepsData(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// migratedTo creates a database for t migrated to version and returns a
+// connection to it and its migrator.
+func migratedTo(t *testing.T, version int32) (*pgx.Conn, *migrate.Migrator) {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, storetest.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "tf_test_mig_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin, err := pgx.Connect(context.Background(), storetest.ServerURL())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer admin.Close(context.Background())
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	cfg, _ := pgx.ParseConfig(storetest.ServerURL())
+	cfg.Database = name
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LoadMigrations(migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.MigrateTo(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	return conn, m
+}
+
+// TestTagCountsBackfill: migration 011 counts the tasks already stored, a
+// task once per key even when a row repeats one, as the subquery did.
+func TestTagCountsBackfill(t *testing.T) {
+	ctx := context.Background()
+	conn, m := migratedTo(t, 10)
+	if _, err := conn.Exec(ctx, `INSERT INTO tags (user_id, key, name, color) VALUES
+			('alice', 'work', 'Work', '#000000'), ('alice', 'home', 'home', '#000000'),
+			('alice', 'none', 'none', '#000000'), ('bob', 'work', 'work', '#000000');
+		INSERT INTO tasks (id, user_id, title, status, priority, tags, tag_keys, created_at, updated_at)
+		SELECT gen_random_uuid(), u, 't', 'active', 1, k, k, now(), now()
+		FROM (VALUES ('alice', '{work,home}'::text[]), ('alice', '{work,work}'), ('alice', '{}'),
+			('alice', '{stray}'), ('bob', '{work}'), ('bob', '{home}')) AS v(u, k)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var diff int64
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM tags g WHERE
+			(SELECT count(*) FROM tasks t WHERE t.user_id = g.user_id AND t.tag_keys @> ARRAY[g.key]) <>
+			(SELECT coalesce(sum(n), 0) FROM tag_counts c WHERE c.user_id = g.user_id AND c.key = g.key)`).Scan(&diff); err != nil {
+		t.Fatal(err)
+	}
+	var work int64
+	if err := conn.QueryRow(ctx, `SELECT n FROM tag_counts WHERE user_id = 'alice' AND key = 'work' AND shard = 0`).Scan(&work); err != nil {
+		t.Fatal(err)
+	}
+	if diff != 0 || work != 2 {
+		t.Errorf("%d tags counted otherwise than by the subquery; alice's work: %d", diff, work)
+	}
+}

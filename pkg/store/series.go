@@ -51,7 +51,7 @@ func (s *Store) CreateSuccessor(ctx context.Context, consumer, eventID, predeces
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, upsertTags, args); err != nil {
+		if _, err := tx.Exec(ctx, `WITH counted AS (`+countTags+`) `+upsertTags, args); err != nil {
 			return err
 		}
 		created = true

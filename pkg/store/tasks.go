@@ -162,22 +162,58 @@ const upsertTags = `INSERT INTO tags (user_id, key, name, color)
 		SELECT @user_id, lower(u.name), u.name, u.color FROM unnest(@tags::text[], @colors::text[]) AS u(name, color)
 		ON CONFLICT DO NOTHING`
 
+// countTags adds a write's tag deltas (parameters @count_users, @count_keys
+// and @count_ns, one element per (user, key)) to the counters on shard
+// @shard. Rows are locked in key order, and every transaction runs it at
+// most once, so two writers never wait on each other's counters in a cycle.
+const countTags = `INSERT INTO tag_counts (user_id, key, shard, n)
+		SELECT d.user_id, d.key, @shard, d.n
+		FROM unnest(@count_users::text[], @count_keys::text[], @count_ns::bigint[]) AS d(user_id, key, n)
+		ORDER BY d.user_id, d.key
+		ON CONFLICT (user_id, key, shard) DO UPDATE SET n = tag_counts.n + EXCLUDED.n`
+
+// tagCount is one (user, key) delta of countTags.
+type tagCount struct {
+	user, key string
+	n         int64
+}
+
+// countArgs sets countTags' parameters in args: cs on shard.
+func countArgs(args pgx.NamedArgs, shard int, cs []tagCount) pgx.NamedArgs {
+	users, keys, ns := make([]string, len(cs)), make([]string, len(cs)), make([]int64, len(cs))
+	for i, c := range cs {
+		users[i], keys[i], ns[i] = c.user, c.key, c.n
+	}
+	args["shard"], args["count_users"], args["count_keys"], args["count_ns"] = shard, users, keys, ns
+	return args
+}
+
+// writeCounts is w's TagDeltas as countTags takes them.
+func writeCounts(w ops.Write) []tagCount {
+	cs := make([]tagCount, len(w.TagDeltas))
+	for i, d := range w.TagDeltas {
+		cs[i] = tagCount{w.Task.UserID, d.Key, d.N}
+	}
+	return cs
+}
+
 // rowArgs names the columns of w's task for insertTask, updateTask and
-// insertSuccessor, with the colours of its tags.
+// insertSuccessor, with the colours of its tags and its tag deltas.
 func rowArgs(w ops.Write) pgx.NamedArgs {
 	t := w.Task
-	return pgx.NamedArgs{
+	return countArgs(pgx.NamedArgs{
 		"id": t.ID, "user_id": t.UserID, "title": t.Title, "description": t.Description, "status": t.Status,
 		"priority": t.Priority.Rank(), "tags": t.Tags, "tag_keys": tagKeys(t.Tags), "colors": w.Colors,
 		"due_date": t.DueDate, "reminder_time": t.ReminderTime, "is_recurring": t.IsRecurring,
 		"recurrence": recurrenceJSON(t.Recurrence), "series_id": t.SeriesID, "completed_at": t.CompletedAt,
 		"created_at": t.CreatedAt, "updated_at": t.UpdatedAt, "series_start": t.SeriesStart,
-	}
+	}, w.Shard(), writeCounts(w))
 }
 
-// insertTask writes a task, its tags and its @events in one statement: one
-// round trip, one implicit transaction.
+// insertTask writes a task, its tags, their counts and its @events in one
+// statement: one round trip, one implicit transaction.
 var insertTask = `WITH tags_added AS (` + upsertTags + `),
+	counted AS (` + countTags + `),
 	events_added AS (` + outboxCTE("@events") + `)
 	INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys, due_date,
 		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start)
@@ -191,11 +227,11 @@ var insertTask = `WITH tags_added AS (` + upsertTags + `),
 // retries wait on the key's row and never create twice.
 func (s *Store) Create(ctx context.Context, w ops.Write, idem *Idempotency) (out task.Task, replay []byte, err error) {
 	if idem == nil {
-		out, err = s.insert(ctx, s.pool, w)
+		out, err = s.insert(ctx, s.pool, w, true)
 		return out, nil, dbErr(err)
 	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		out, replay, err = s.createIdempotent(ctx, tx, w, idem)
+		out, replay, err = s.createIdempotent(ctx, tx, w, idem, true)
 		return err
 	})
 	return out, replay, err
@@ -215,12 +251,16 @@ type Created struct {
 func (s *Store) CreateAll(ctx context.Context, ws []ops.Write, idems []*Idempotency) ([]Created, error) {
 	out := make([]Created, len(ws))
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		// The tasks' tag counts are added once, summed, after the last
+		// insert: one batch locks its counters in one statement, in key
+		// order, as every other write does, so two batches cannot deadlock.
+		sum := map[[2]string]int64{}
 		for i, w := range ws {
 			var err error
 			if idems[i] == nil {
-				out[i].Task, err = s.insert(ctx, tx, w)
+				out[i].Task, err = s.insert(ctx, tx, w, false)
 			} else {
-				out[i].Task, out[i].Replay, err = s.createIdempotent(ctx, tx, w, idems[i])
+				out[i].Task, out[i].Replay, err = s.createIdempotent(ctx, tx, w, idems[i], false)
 			}
 			if errors.Is(err, errs.ErrConflict) {
 				return errs.Wrap(errs.ErrConflict, fmt.Sprintf("tasks[%d].idempotency_key was already used with a different task", i), err)
@@ -228,8 +268,21 @@ func (s *Store) CreateAll(ctx context.Context, ws []ops.Write, idems []*Idempote
 			if err != nil {
 				return err
 			}
+			if out[i].Replay == nil {
+				for _, c := range writeCounts(w) {
+					sum[[2]string{c.user, c.key}] += c.n
+				}
+			}
 		}
-		return nil
+		if len(sum) == 0 {
+			return nil
+		}
+		cs := make([]tagCount, 0, len(sum))
+		for uk, n := range sum {
+			cs = append(cs, tagCount{uk[0], uk[1], n})
+		}
+		_, err := tx.Exec(ctx, countTags, countArgs(pgx.NamedArgs{}, ws[0].Shard(), cs))
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -237,8 +290,9 @@ func (s *Store) CreateAll(ctx context.Context, ws []ops.Write, idems []*Idempote
 	return out, nil
 }
 
-// insert writes w's task with its tags and events: one statement.
-func (s *Store) insert(ctx context.Context, q querier, w ops.Write) (task.Task, error) {
+// insert writes w's task with its tags and events, and with count its tag
+// counts: one statement.
+func (s *Store) insert(ctx context.Context, q querier, w ops.Write, count bool) (task.Task, error) {
 	tags, err := canonicalTags(ctx, q, w.Task.UserID, w.Task.Tags)
 	if err != nil {
 		return task.Task{}, err
@@ -251,13 +305,16 @@ func (s *Store) insert(ctx context.Context, q querier, w ops.Write) (task.Task, 
 	}
 	args := rowArgs(w)
 	args["events"] = evs
+	if !count {
+		countArgs(args, 0, nil)
+	}
 	return scanTask(q.QueryRow(ctx, insertTask, args))
 }
 
 // createIdempotent is Create with a key, within tx: the key's row first
 // (waiting on a concurrent retry's), then the task and the response stored
-// under the key, or the first response as replay.
-func (s *Store) createIdempotent(ctx context.Context, tx pgx.Tx, w ops.Write, idem *Idempotency) (out task.Task, replay []byte, err error) {
+// under the key, or the first response as replay; count as insert's.
+func (s *Store) createIdempotent(ctx context.Context, tx pgx.Tx, w ops.Write, idem *Idempotency, count bool) (out task.Task, replay []byte, err error) {
 	user := w.Task.UserID
 	tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, response)
 		VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING`, idem.scope(user), idem.Key, idem.Hash)
@@ -276,7 +333,7 @@ func (s *Store) createIdempotent(ctx context.Context, tx pgx.Tx, w ops.Write, id
 		}
 		return out, replay, nil
 	}
-	if out, err = s.insert(ctx, tx, w); err != nil {
+	if out, err = s.insert(ctx, tx, w, count); err != nil {
 		return out, nil, err
 	}
 	body, err := json.Marshal(out)
@@ -295,8 +352,10 @@ func (s *Store) Get(ctx context.Context, user, id string) (task.Task, error) {
 	return t, dbErr(err)
 }
 
-// updateTask writes the new state of a locked task, its tags and its @events.
+// updateTask writes the new state of a locked task, its tags, the change in
+// their counts and its @events.
 var updateTask = `WITH tags_added AS (` + upsertTags + `),
+	counted AS (` + countTags + `),
 	events_added AS (` + outboxCTE("@events") + `)
 	UPDATE tasks SET title = @title, description = @description, status = @status, priority = @priority,
 		tags = @tags, tag_keys = @tag_keys, due_date = @due_date, reminder_time = @reminder_time,
@@ -352,6 +411,9 @@ func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, step
 	return out, changed, err
 }
 
+// deleteEvents stores a delete's @events and takes its task off its tags' counts.
+var deleteEvents = `WITH counted AS (` + countTags + `) ` + outboxCTE("@events")
+
 // Delete removes the user's task and stores the events of step's write (ops.Delete
 // of the task as it was). It returns the task as it was.
 func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64, step func(cur task.Task) ops.Write) (task.Task, error) {
@@ -366,7 +428,13 @@ func (s *Store) Delete(ctx context.Context, user, id string, ifMatch int64, step
 		if ifMatch > 0 && out.Version != ifMatch {
 			return errs.ErrPrecondition
 		}
-		return s.writeEvents(ctx, tx, step(out).Events)
+		w := step(out)
+		evs, err := s.outboxJSON(ctx, w.Events)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, deleteEvents, countArgs(pgx.NamedArgs{"events": evs}, w.Shard(), writeCounts(w)))
+		return err
 	})
 	return out, err
 }
@@ -378,11 +446,13 @@ type Tag struct {
 	Count int64  `json:"count"`
 }
 
-// Tags lists the user's tags by name.
+// Tags lists the user's tags by name, each with the number of the user's
+// tasks carrying it: the sum of its counters in tag_counts, which every
+// write keeps in its own transaction.
 func (s *Store) Tags(ctx context.Context, user string) ([]Tag, error) {
-	rows, err := s.pool.Query(ctx, `SELECT g.name, g.color,
-			(SELECT count(*) FROM tasks t WHERE t.user_id = g.user_id AND t.tag_keys @> ARRAY[g.key])
-		FROM tags g WHERE g.user_id = $1 ORDER BY g.key LIMIT 10000`, user)
+	rows, err := s.pool.Query(ctx, `SELECT g.name, g.color, coalesce(sum(c.n), 0)::bigint
+		FROM tags g LEFT JOIN tag_counts c USING (user_id, key)
+		WHERE g.user_id = $1 GROUP BY g.user_id, g.key ORDER BY g.key LIMIT 10000`, user)
 	if err != nil {
 		return nil, dbErr(err)
 	}
