@@ -10,12 +10,11 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/taskflow/taskflow/interop/nodetest"
 	"github.com/taskflow/taskflow/pkg/accounts"
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/fn"
@@ -44,17 +43,7 @@ func serve[C fn.Settings](t *testing.T, ctx context.Context, name string, cfg C,
 }
 
 func TestBetterAuthClient(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts functions and runs npm; skipped under -short")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the Better Auth interoperability test needs Node.js and npm")
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Skip("npm is not installed: the Better Auth interoperability test needs Node.js and npm")
-	}
+	nodetest.Require(t, "Better Auth")
 	dbURL := storetest.NewURL(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -95,18 +84,5 @@ func TestBetterAuthClient(t *testing.T) {
 	front.Start()
 	defer front.Close()
 
-	dir, _ := os.Getwd()
-	install := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci: %v\n%s", err, out)
-	}
-	run := exec.CommandContext(ctx, node, "interop.mjs")
-	run.Dir = dir
-	run.Env = append(os.Environ(), "TASKFLOW_URL="+base)
-	out, err := run.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "better-auth interop: ok") {
-		t.Fatalf("node interop.mjs: %v\n%s", err, out)
-	}
-	t.Logf("%s", out)
+	t.Logf("%s", nodetest.Run(t, ctx, "interop.mjs", "better-auth interop: ok", "TASKFLOW_URL="+base))
 }

@@ -6,12 +6,10 @@ package mcpts
 import (
 	"context"
 	"net"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/taskflow/taskflow/interop/nodetest"
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/kafka"
@@ -23,17 +21,7 @@ import (
 const secret = "interop-test-secret-of-at-least-32-bytes"
 
 func TestTypeScriptClient(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the mcp function and runs npm; skipped under -short")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the MCP TypeScript SDK interoperability test needs Node.js and npm")
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Skip("npm is not installed: the MCP TypeScript SDK interoperability test needs Node.js and npm")
-	}
+	nodetest.Require(t, "MCP TypeScript SDK")
 	dbURL := storetest.NewURL(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -57,18 +45,5 @@ func TestTypeScriptClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir, _ := os.Getwd()
-	install := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci: %v\n%s", err, out)
-	}
-	run := exec.CommandContext(ctx, node, "interop.mjs")
-	run.Dir = dir
-	run.Env = append(os.Environ(), "TASKFLOW_URL="+base, "TASKFLOW_TOKEN="+tok)
-	out, err := run.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "mcp-ts interop: ok") {
-		t.Fatalf("node interop.mjs: %v\n%s", err, out)
-	}
-	t.Logf("%s", out)
+	t.Logf("%s", nodetest.Run(t, ctx, "interop.mjs", "mcp-ts interop: ok", "TASKFLOW_URL="+base, "TASKFLOW_TOKEN="+tok))
 }
