@@ -30,15 +30,18 @@ func taskData(e cloudevents.Event) (events.TaskData, error) {
 	return d, nil
 }
 
-// Audit records every task.* event once per event id, with its field changes.
+// Audit records every task.* event once per event id, with its field changes
+// and its source (who made them).
 func Audit(d *fn.Deps) map[string]fn.EventHandler {
 	h := func(ctx context.Context, e cloudevents.Event) error {
 		data, err := taskData(e)
 		if err != nil {
 			return err
 		}
+		source := e.Source() // who made the change: the function that emitted it
 		first, err := d.Store.RecordAudit(ctx, data.UserID, data.Task.ID, store.AuditEntry{
-			EventID: e.ID(), Type: e.Type(), Time: e.Time().UTC(), Changes: events.ChangesOf(e.Type(), data)})
+			EventID: e.ID(), Type: e.Type(), Time: e.Time().UTC(), Changes: events.ChangesOf(e.Type(), data),
+			Source: &source})
 		if err == nil && !first {
 			telemetry.Duplicates.WithLabelValues("audit").Inc()
 		}

@@ -159,6 +159,39 @@ func TestAuditOncePerEvent(t *testing.T) {
 	if h[0].Changes["title"].To == nil || h[0].Changes["description"].To != nil {
 		t.Errorf("create changes %v", h[0].Changes)
 	}
+	// Each entry keeps its event's source; "/taskflow/test" is no function
+	// that writes tasks, so who that was is not known.
+	for i, en := range h {
+		if en.Source == nil || *en.Source != evs[i].Source() || *en.Source != events.Source("test") || en.Actor != nil {
+			t.Errorf("entry %d: source %v actor %v, want %q and none", i, en.Source, en.Actor, evs[i].Source())
+		}
+	}
+	if n := e.rows("SELECT count(*) FROM audit_events WHERE source = '/taskflow/test'"); n != 3 {
+		t.Errorf("%d audit rows store the source", n)
+	}
+	// The same event from MCP is an agent's change.
+	byAgent := evs[1].Clone()
+	byAgent.SetID("by-agent")
+	byAgent.SetSource(events.Source("mcp"))
+	if status := e.deliver(byAgent, false); status != http.StatusAccepted {
+		t.Fatalf("delivery from mcp: %d", status)
+	}
+	h, err = e.st.History(context.Background(), "alice", created.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, en := range h {
+		if en.EventID == "by-agent" {
+			found = true
+			if en.Source == nil || *en.Source != "/taskflow/mcp" || en.Actor == nil || *en.Actor != events.ActorAgent {
+				t.Errorf("from mcp: source %v actor %v", en.Source, en.Actor)
+			}
+		}
+	}
+	if !found {
+		t.Error("the event from mcp was not recorded")
+	}
 	if _, err := e.st.History(context.Background(), "bob", created.ID, 100); err == nil {
 		t.Error("bob read alice's history")
 	}

@@ -72,6 +72,28 @@ func Encoded(evs []Event) error {
 // Source names a function as an event source.
 func Source(function string) string { return "/taskflow/" + function }
 
+// Who made a change, as a task's history tells it.
+const (
+	ActorUser       = "user"       // a person, through the web app or the REST API
+	ActorAgent      = "agent"      // an AI agent over MCP
+	ActorRecurrence = "recurrence" // TaskFlow, making a series' next occurrence
+)
+
+// ActorOf says who made the change an event of source records: ActorUser,
+// ActorAgent or ActorRecurrence, or "" for a source it does not know (or
+// none, as for history recorded before sources were kept).
+func ActorOf(source string) string {
+	switch source {
+	case Source("create"), Source("update"), Source("complete"), Source("delete"):
+		return ActorUser
+	case Source("mcp"):
+		return ActorAgent
+	case Source("recurrence"):
+		return ActorRecurrence
+	}
+	return ""
+}
+
 func taskEvent(typ, source string, t task.Task, prev *task.Task, at time.Time) Event {
 	id, _ := uuid.NewV7()
 	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID, SeriesStart: t.SeriesStart})

@@ -46,3 +46,17 @@ func TestChangedDerivesTypes(t *testing.T) {
 		t.Errorf("updated payload: %s", ev.Data)
 	}
 }
+
+// TestActorOf: each function that writes tasks maps to who it writes for; any
+// other source, or none, is not known.
+func TestActorOf(t *testing.T) {
+	for source, want := range map[string]string{
+		"/taskflow/create": ActorUser, "/taskflow/update": ActorUser, "/taskflow/complete": ActorUser,
+		"/taskflow/delete": ActorUser, "/taskflow/mcp": ActorAgent, "/taskflow/recurrence": ActorRecurrence,
+		"": "", "/taskflow/unknown": "", "/taskflow/test": "", "/other/update": "", "/taskflow/mcp/": "",
+	} {
+		if got := ActorOf(source); got != want {
+			t.Errorf("ActorOf(%q) = %q, want %q", source, got, want)
+		}
+	}
+}

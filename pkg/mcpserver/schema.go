@@ -116,7 +116,8 @@ var (
 		`"required":["name","color","count"]}`
 
 	historySchema = `{"type":"object","properties":{"event_id":{"type":"string"},"type":{"type":"string"},` +
-		`"time":{"type":"string"},"time_local":` + localPart + `,"changes":{"type":["object","null"],"additionalProperties":` +
+		`"time":{"type":"string"},"time_local":` + localPart + `,"source":{"type":["string","null"]},` +
+		`"actor":{"type":["string","null"],"enum":["user","agent","recurrence",null]},"changes":{"type":["object","null"],"additionalProperties":` +
 		`{"type":"object","properties":{"from":{},"to":{}}}}},"required":["event_id","type","time","time_local"]}`
 
 	notificationSchema = `{"type":"object","properties":{"id":{"type":"string"},"task_id":{"type":"string"},` +

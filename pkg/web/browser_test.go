@@ -255,8 +255,9 @@ func TestBrowser(t *testing.T) {
 			return false
 		})
 		last := a.text(items[len(items)-1])
-		if !strings.Contains(a.text(items[0]), "Created") || !strings.Contains(last, "priority") ||
-			!strings.Contains(last, "medium → high") {
+		// Both changes were made here, by a person: "You".
+		if !strings.Contains(a.text(items[0]), "Created") || !strings.Contains(a.text(items[0]), "You") ||
+			!strings.Contains(last, "You") || !strings.Contains(last, "priority") || !strings.Contains(last, "medium → high") {
 			t.Errorf("history: %q ... %q", a.text(items[0]), last)
 		}
 		a.click(a.find("button", "Close"))

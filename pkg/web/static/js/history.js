@@ -1,5 +1,5 @@
-// A task's history: its audit trail, oldest first, each change of a field
-// as before → after.
+// A task's history: its audit trail, oldest first, who made each change,
+// and each change of a field as before → after.
 
 import { $, h } from './dom.js';
 import { api, ApiError } from './api.js';
@@ -9,6 +9,9 @@ const kinds = {
   'dev.taskflow.task.created': 'Created', 'dev.taskflow.task.updated': 'Changed',
   'dev.taskflow.task.completed': 'Completed', 'dev.taskflow.task.deleted': 'Deleted',
 };
+// Who made a change, from the entry's actor (null for an entry recorded
+// before TaskFlow kept it, or a source it does not know: then nothing is said).
+const actors = { user: 'You', agent: 'An agent (MCP)', recurrence: 'Repeats (next occurrence)' };
 const isInstant = (v) => typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v);
 
 function show(v) {
@@ -37,8 +40,10 @@ export async function openHistory(task, returnFocus) {
     const items = (data && data.items) || [];
     list.replaceChildren(...items.map((it) => {
       const changes = Object.entries(it.changes || {}).filter(([f]) => f !== 'version');
+      const who = Object.hasOwn(actors, it.actor) ? actors[it.actor] : '';
       return h('li', {},
         h('span', { class: 'what' }, kinds[it.type] || it.type), ' · ',
+        who ? [h('span', { class: 'who' }, who), ' · '] : '',
         h('time', { datetime: it.time }, formatLocal(it.time)),
         changes.length ? h('ul', { class: 'changes' }, changes.map(([field, c]) =>
           h('li', {}, h('span', { class: 'field' }, field.replaceAll('_', ' ')), ': ', show(c.from), ' → ', show(c.to))))
