@@ -64,7 +64,7 @@ type env struct {
 
 func testConfig() *Config {
 	cfg := &Config{SessionTTL: 7 * 24 * time.Hour, TokenTTL: 15 * time.Minute, KeyRotation: 30 * 24 * time.Hour,
-		AccountLimit: 5, AddressLimit: 8, LimitWindow: 15 * time.Minute, ProxyHops: 1,
+		AccountLimit: 5, AddressLimit: 8, SignUpLimit: 6, LimitWindow: 15 * time.Minute, ProxyHops: 1,
 		// Cheap hashes keep the suite fast; BenchmarkSignIn measures the defaults.
 		HashMemoryKiB: 1024, HashIterations: 1}
 	cfg.Secret = testSecret
