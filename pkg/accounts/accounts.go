@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/taskflow/taskflow/pkg/auth"
@@ -115,7 +116,8 @@ func (s *service) signUp(w http.ResponseWriter, r *http.Request) error {
 	if err := readBody(r, &b); err != nil {
 		return err
 	}
-	if b.Name == nil || b.Email == nil || b.Password == nil {
+	if b.Name == nil || b.Email == nil || b.Password == nil || !validName(*b.Name) ||
+		b.Image != nil && !validImage(*b.Image) {
 		return errValidation
 	}
 	email, ok := normalEmail(*b.Email)
@@ -443,6 +445,26 @@ func cookieString(c *http.Cookie) string {
 		b.WriteString("; Secure")
 	}
 	return b.String()
+}
+
+// MaxName is the longest name an account may have, in characters.
+const MaxName = 255
+
+// validName reports whether name is one an account may have: at most
+// MaxName characters of valid UTF-8 without control characters (a NUL
+// would otherwise reach PostgreSQL, which refuses it).
+func validName(name string) bool {
+	return utf8.ValidString(name) && utf8.RuneCountInString(name) <= MaxName &&
+		!strings.ContainsFunc(name, unicode.IsControl)
+}
+
+// maxImage is the longest image URL an account may have, in bytes.
+const maxImage = 2048
+
+// validImage reports whether image is text PostgreSQL stores, of at most
+// maxImage bytes, without control characters.
+func validImage(image string) bool {
+	return utf8.ValidString(image) && len(image) <= maxImage && !strings.ContainsFunc(image, unicode.IsControl)
 }
 
 // normalEmail is email lower-cased, when it is a plain address.
