@@ -65,7 +65,7 @@ func TestBetterAuthClient(t *testing.T) {
 	accountsURL := serve(t, ctx, "accounts", acfg, accounts.Function)
 
 	// The API function trusts TaskFlow's tokens only through the accounts JWKS.
-	apiAuth := auth.Config{JWKSURL: accountsURL.String() + "/api/auth/jwks", BaseURL: base}
+	apiAuth := auth.Config{JWKSURL: base + "=" + accountsURL.String() + "/api/auth/jwks", BaseURL: base}
 	api := serve(t, ctx, "api", &fn.APIConfig{Base: fn.Base{Host: "127.0.0.1", LogLevel: "warn"},
 		Database: fn.Database{DatabaseURL: dbURL, MaxConns: 4}, Auth: fn.Auth{Config: apiAuth}},
 		func(_ context.Context, _ *fn.APIConfig, d *fn.Deps) (*fn.Function, error) {
