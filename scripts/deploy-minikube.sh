@@ -78,9 +78,15 @@ if [ -n "${TASKFLOW_NOTIFY_WEBHOOK_SECRET:-}" ]; then
 	kubectl -n "$NS" create secret generic taskflow-notify --from-literal=webhook-secret="$TASKFLOW_NOTIFY_WEBHOOK_SECRET" \
 		--dry-run=client -o yaml | kubectl apply -f -
 fi
+# TaskFlow's own tokens name the base URL as issuer: with one set, the accounts
+# JWKS is bound to it, so no other provider's key can pass for TaskFlow's.
+jwks="http://accounts.$NS.svc.cluster.local/api/auth/jwks"
+if [ -n "${TASKFLOW_BASE_URL:-}" ]; then
+	jwks="${TASKFLOW_BASE_URL%/}=$jwks"
+fi
 kubectl -n "$NS" create configmap taskflow-config \
 	--from-literal=kafka-brokers=taskflow-kafka-bootstrap.kafka:9092 \
-	--from-literal=jwks-url="http://accounts.$NS.svc.cluster.local/api/auth/jwks${TASKFLOW_AUTH_JWKS_URL:+,$TASKFLOW_AUTH_JWKS_URL}" \
+	--from-literal=jwks-url="$jwks${TASKFLOW_AUTH_JWKS_URL:+,$TASKFLOW_AUTH_JWKS_URL}" \
 	--from-literal=base-url="${TASKFLOW_BASE_URL:-}" \
 	--from-literal=notify-webhook="${TASKFLOW_NOTIFY_WEBHOOK:-}" \
 	--from-literal=otel-endpoint="${OTEL_EXPORTER_OTLP_ENDPOINT:-}" \

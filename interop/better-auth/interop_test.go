@@ -60,12 +60,12 @@ func TestBetterAuthClient(t *testing.T) {
 	acfg := &accounts.Config{Base: fn.Base{Host: "127.0.0.1", LogLevel: "warn"},
 		Database: fn.Database{DatabaseURL: dbURL, MaxConns: 4}, Auth: fn.Auth{Config: authCfg},
 		SessionTTL: time.Hour, TokenTTL: 15 * time.Minute, KeyRotation: 720 * time.Hour, AccountLimit: 10,
-		AddressLimit: 50, LimitWindow: 15 * time.Minute, ProxyHops: 1,
+		AddressLimit: 50, SignUpLimit: 20, LimitWindow: 15 * time.Minute, ProxyHops: 1,
 		HashMemoryKiB: accounts.DefaultMemoryKiB, HashIterations: accounts.DefaultIterations}
 	accountsURL := serve(t, ctx, "accounts", acfg, accounts.Function)
 
 	// The API function trusts TaskFlow's tokens only through the accounts JWKS.
-	apiAuth := auth.Config{JWKSURL: accountsURL.String() + "/api/auth/jwks", BaseURL: base}
+	apiAuth := auth.Config{JWKSURL: base + "=" + accountsURL.String() + "/api/auth/jwks", BaseURL: base}
 	api := serve(t, ctx, "api", &fn.APIConfig{Base: fn.Base{Host: "127.0.0.1", LogLevel: "warn"},
 		Database: fn.Database{DatabaseURL: dbURL, MaxConns: 4}, Auth: fn.Auth{Config: apiAuth}},
 		func(_ context.Context, _ *fn.APIConfig, d *fn.Deps) (*fn.Function, error) {

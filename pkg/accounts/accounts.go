@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/taskflow/taskflow/pkg/auth"
@@ -44,8 +45,8 @@ func newService(cfg *Config, d *fn.Deps) (*service, error) {
 	if len(secret) < auth.MinSecretLen {
 		return nil, fmt.Errorf("accounts needs TASKFLOW_AUTH_SECRET (or BETTER_AUTH_SECRET) of at least %d bytes: it signs session cookies and seals the signing keys", auth.MinSecretLen)
 	}
-	if cfg.TokenTTL <= 0 || cfg.KeyRotation <= 0 || cfg.SessionTTL <= 0 || cfg.LimitWindow <= 0 {
-		return nil, errors.New("TASKFLOW_SESSION_TTL, TASKFLOW_TOKEN_TTL, TASKFLOW_KEY_ROTATION and TASKFLOW_SIGNIN_WINDOW must be positive")
+	if cfg.TokenTTL <= 0 || cfg.KeyRotation <= 0 || cfg.SessionTTL <= 0 || cfg.LimitWindow <= 0 || cfg.SignUpLimit <= 0 {
+		return nil, errors.New("TASKFLOW_SESSION_TTL, TASKFLOW_TOKEN_TTL, TASKFLOW_KEY_ROTATION, TASKFLOW_SIGNIN_WINDOW and TASKFLOW_SIGNUP_ADDRESS_LIMIT must be positive")
 	}
 	h, err := newHasher(cfg.HashMemoryKiB, cfg.HashIterations)
 	if err != nil {
@@ -115,7 +116,8 @@ func (s *service) signUp(w http.ResponseWriter, r *http.Request) error {
 	if err := readBody(r, &b); err != nil {
 		return err
 	}
-	if b.Name == nil || b.Email == nil || b.Password == nil {
+	if b.Name == nil || b.Email == nil || b.Password == nil || !validName(*b.Name) ||
+		b.Image != nil && !validImage(*b.Image) {
 		return errValidation
 	}
 	email, ok := normalEmail(*b.Email)
@@ -124,6 +126,11 @@ func (s *service) signUp(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p := passwordProblem(*b.Password); p != nil {
 		return p
+	}
+	// Counted before the hashing and the insert, so that neither account
+	// creation nor probing for taken emails scales with one address.
+	if err := s.count(r, counter{"sign-up address:" + clientAddress(r, s.cfg.ProxyHops), s.cfg.SignUpLimit}); err != nil {
+		return err
 	}
 	hash, err := s.hash.hash(r.Context(), *b.Password)
 	if err != nil {
@@ -282,6 +289,13 @@ func (s *service) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if len(*b.CurrentPassword) > 4*MaxPassword {
 		return errPasswordTooLong
 	}
+	// Guesses of the current password (a stolen cookie's holder trying to
+	// take the account over) are limited like sign-in attempts: every check
+	// counts, before the hashing, and a right one clears the count.
+	checkKey := "current password:" + u.ID
+	if err := s.count(r, counter{checkKey, s.cfg.AccountLimit}); err != nil {
+		return err
+	}
 	old, err := s.st.PasswordHash(r.Context(), u.ID)
 	if err != nil {
 		return err
@@ -290,6 +304,9 @@ func (s *service) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	} else if !ok {
 		return errInvalidPassword
+	}
+	if err := s.st.ClearAttempts(r.Context(), checkKey); err != nil {
+		s.log.WarnContext(r.Context(), "clear current-password checks", "error", err)
 	}
 	hash, err := s.hash.hash(r.Context(), *b.NewPassword)
 	if err != nil {
@@ -428,6 +445,26 @@ func cookieString(c *http.Cookie) string {
 		b.WriteString("; Secure")
 	}
 	return b.String()
+}
+
+// MaxName is the longest name an account may have, in characters.
+const MaxName = 255
+
+// validName reports whether name is one an account may have: at most
+// MaxName characters of valid UTF-8 without control characters (a NUL
+// would otherwise reach PostgreSQL, which refuses it).
+func validName(name string) bool {
+	return utf8.ValidString(name) && utf8.RuneCountInString(name) <= MaxName &&
+		!strings.ContainsFunc(name, unicode.IsControl)
+}
+
+// maxImage is the longest image URL an account may have, in bytes.
+const maxImage = 2048
+
+// validImage reports whether image is text PostgreSQL stores, of at most
+// maxImage bytes, without control characters.
+func validImage(image string) bool {
+	return utf8.ValidString(image) && len(image) <= maxImage && !strings.ContainsFunc(image, unicode.IsControl)
 }
 
 // normalEmail is email lower-cased, when it is a plain address.

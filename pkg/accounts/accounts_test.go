@@ -64,7 +64,7 @@ type env struct {
 
 func testConfig() *Config {
 	cfg := &Config{SessionTTL: 7 * 24 * time.Hour, TokenTTL: 15 * time.Minute, KeyRotation: 30 * 24 * time.Hour,
-		AccountLimit: 5, AddressLimit: 8, LimitWindow: 15 * time.Minute, ProxyHops: 1,
+		AccountLimit: 5, AddressLimit: 8, SignUpLimit: 6, LimitWindow: 15 * time.Minute, ProxyHops: 1,
 		// Cheap hashes keep the suite fast; BenchmarkSignIn measures the defaults.
 		HashMemoryKiB: 1024, HashIterations: 1}
 	cfg.Secret = testSecret
@@ -298,4 +298,39 @@ func count(t *testing.T, url, sql string, args ...any) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestSignUpNameValidated: a name of more than 255 characters, or with a
+// control character (a NUL among them), is Better Auth's validation error
+// like the other fields' problems, and makes no account; 255 characters of
+// any script are fine.
+func TestSignUpNameValidated(t *testing.T) {
+	e := newEnv(t)
+	signUp := func(name, email string, image *string) resp {
+		b, _ := json.Marshal(map[string]any{"name": name, "email": email, "password": goodPassword, "image": image})
+		return e.do(req{method: "POST", path: "/api/auth/sign-up/email", body: string(b)})
+	}
+	for name, n := range map[string]string{
+		"too long":   strings.Repeat("a", 256),
+		"NUL":        "Ada\x00Lovelace",
+		"newline":    "Ada\nLovelace",
+		"escape":     "Ada\x1b[31m",
+		"C1 control": "Ada\u0085",
+	} {
+		r := signUp(n, "ada@example.com", nil)
+		if r.code != 400 || r.json(t)["code"] != "VALIDATION_ERROR" || r.cookie() != "" {
+			t.Errorf("%s: %d %s", name, r.code, r.body)
+		}
+	}
+	img := "https://example.com/\x00.png"
+	if r := signUp("Ada", "ada@example.com", &img); r.code != 400 || r.json(t)["code"] != "VALIDATION_ERROR" {
+		t.Errorf("image with a NUL: %d %s", r.code, r.body)
+	}
+	if n := count(t, e.url, `SELECT count(*) FROM users`); n != 0 {
+		t.Fatalf("%d accounts made by refused sign-ups", n)
+	}
+	long := strings.Repeat("é", 255)
+	if r := signUp(long, "ada@example.com", nil); r.code != 200 || r.json(t)["user"].(map[string]any)["name"] != long {
+		t.Fatalf("255 characters: %d %s", r.code, r.body)
+	}
 }

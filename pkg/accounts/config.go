@@ -25,9 +25,10 @@ type Config struct {
 	SessionTTL     time.Duration `envconfig:"TASKFLOW_SESSION_TTL" default:"168h" desc:"how long a session (and its cookie) lasts after sign-in"`
 	TokenTTL       time.Duration `envconfig:"TASKFLOW_TOKEN_TTL" default:"15m" desc:"lifetime of the EdDSA tokens GET /api/auth/token issues"`
 	KeyRotation    time.Duration `envconfig:"TASKFLOW_KEY_ROTATION" default:"720h" desc:"age at which a new token signing key replaces the current one (the old one stays in the JWKS until its tokens expire)"`
-	AccountLimit   int           `envconfig:"TASKFLOW_SIGNIN_ACCOUNT_LIMIT" default:"10" desc:"sign-in attempts one account (email) may have per window"`
+	AccountLimit   int           `envconfig:"TASKFLOW_SIGNIN_ACCOUNT_LIMIT" default:"10" desc:"sign-in attempts one account (email) may have per window, and current-password checks one signed-in account may have (change-password)"`
 	AddressLimit   int           `envconfig:"TASKFLOW_SIGNIN_ADDRESS_LIMIT" default:"50" desc:"sign-in attempts one client address may make per window"`
-	LimitWindow    time.Duration `envconfig:"TASKFLOW_SIGNIN_WINDOW" default:"15m" desc:"the window of the sign-in attempt limits"`
+	SignUpLimit    int           `envconfig:"TASKFLOW_SIGNUP_ADDRESS_LIMIT" default:"20" desc:"sign-ups one client address may attempt per window"`
+	LimitWindow    time.Duration `envconfig:"TASKFLOW_SIGNIN_WINDOW" default:"15m" desc:"the window of the sign-in, sign-up and current-password attempt limits"`
 	ProxyHops      int           `envconfig:"TASKFLOW_PROXY_HOPS" default:"1" desc:"proxies in front of this function that append to X-Forwarded-For (the gateway: 1; an ingress and the gateway: 2); the client address is the entry they appended first"`
 	HashMemoryKiB  uint32        `envconfig:"TASKFLOW_ARGON2_MEMORY_KIB" default:"47104" desc:"argon2id memory per password hash, KiB (46 MiB: OWASP's argon2id option with one pass; BENCHMARKS.md)"`
 	HashIterations uint32        `envconfig:"TASKFLOW_ARGON2_ITERATIONS" default:"1" desc:"argon2id passes over the memory"`

@@ -31,6 +31,7 @@ type keyring struct {
 	kid     string
 	private ed25519.PrivateKey
 	until   time.Time // when the cached key is due for rotation
+	next    bool      // whether the key that follows it is published
 }
 
 func newKeyring(s *service) *keyring {
@@ -66,22 +67,35 @@ func (k *keyring) open(kid string, sealed []byte) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
+// prePublish is how long before a rotation the next key is published: well
+// over the verifiers' periodic JWKS refresh (5 minutes) and the JWKS's
+// max-age, so every verifier has the key before its first token and never
+// depends on the (flood-limited) refresh for an unknown kid.
+const prePublish = time.Hour
+
+// lead is how long before the active key's rotation the next key is
+// published: prePublish, or half the rotation age when that is shorter.
+func (k *keyring) lead() time.Duration {
+	return min(prePublish, k.s.cfg.KeyRotation/2)
+}
+
 // active is the key that signs now, made when there is none or the current
-// one is due for rotation.
+// one is due for rotation. From lead() before the rotation it also makes
+// sure the next key is published.
 func (k *keyring) active(ctx context.Context) (string, error) {
 	now := k.s.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.private != nil && now.Before(k.until) {
+	if k.private != nil && now.Before(k.until) && (k.next || now.Before(k.until.Add(-k.lead()))) {
 		return k.kid, nil
 	}
-	sk, err := k.s.st.ActiveSigningKey(ctx, now, k.s.cfg.KeyRotation, func() (store.SigningKey, error) {
+	sk, next, err := k.s.st.ActiveSigningKey(ctx, now, k.s.cfg.KeyRotation, k.lead(), func(at time.Time) (store.SigningKey, error) {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return store.SigningKey{}, err
 		}
 		kid := newID()
-		return store.SigningKey{ID: kid, Public: pub, Sealed: k.seal(kid, priv.Seed()), CreatedAt: now.UTC()}, nil
+		return store.SigningKey{ID: kid, Public: pub, Sealed: k.seal(kid, priv.Seed()), CreatedAt: at.UTC()}, nil
 	})
 	if err != nil {
 		return "", err
@@ -90,7 +104,7 @@ func (k *keyring) active(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	k.kid, k.private, k.until = sk.ID, priv, sk.CreatedAt.Add(k.s.cfg.KeyRotation)
+	k.kid, k.private, k.until, k.next = sk.ID, priv, sk.CreatedAt.Add(k.s.cfg.KeyRotation), next
 	return k.kid, nil
 }
 
@@ -129,9 +143,10 @@ type JWK struct {
 	Use string `json:"use"`
 }
 
-// published is the JWKS: the active key and every retired one whose tokens
-// may not have expired yet (retired within the token lifetime and the
-// verifiers' leeway).
+// published is the JWKS: the next key once it is published (ahead of its
+// first token), the active key, and every retired one whose tokens may not
+// have expired yet (retired within the token lifetime and the verifiers'
+// leeway).
 func (k *keyring) published(ctx context.Context) (map[string][]JWK, error) {
 	if _, err := k.active(ctx); err != nil {
 		return nil, err

@@ -6,7 +6,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,3 +180,81 @@ func generateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ageKeys makes every signing key d older, as if d had passed, and drops the
+// keyring's cache: the tokens stay on the real clock, which verifiers use.
+func (e *env) ageKeys(d time.Duration) {
+	e.t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, e.url)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `UPDATE signing_keys SET created_at = created_at - $1::interval,
+		retired_at = retired_at - $1::interval`, d); err != nil {
+		e.t.Fatal(err)
+	}
+	e.svc.keys.mu.Lock()
+	e.svc.keys.until = time.Time{}
+	e.svc.keys.mu.Unlock()
+}
+
+// TestNextKeyPublishedBeforeItSigns: an hour before a rotation the next key
+// is in the JWKS while the current one still signs, so a verifier has it
+// from an ordinary refresh and accepts the first token it signs even when
+// the JWKS can no longer be fetched (an unknown-kid flood having used up the
+// refresh budget comes to the same).
+func TestNextKeyPublishedBeforeItSigns(t *testing.T) {
+	e := newEnv(t)
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		e.h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	up := e.signUp("ada@example.com", goodPassword)
+	first := kidOf(t, e.tokenFor(up.cookie()))
+
+	e.ageKeys(30*24*time.Hour - 30*time.Minute) // 30 minutes before the rotation
+	if kid := kidOf(t, e.tokenFor(up.cookie())); kid != first {
+		t.Fatalf("signed by %s before the rotation, want %s", kid, first)
+	}
+	kids := e.jwksKids()
+	if len(kids) != 2 || kids[1] != first || kids[0] == first {
+		t.Fatalf("30 minutes before the rotation jwks %v, want [next %s]", kids, first)
+	}
+	next := kids[0]
+	v, err := auth.NewVerifier(t.Context(), auth.Config{JWKSURL: testOrigin + "=" + srv.URL + "/api/auth/jwks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.Store(true)
+
+	e.ageKeys(31 * time.Minute) // the rotation was a minute ago
+	tok := e.tokenFor(up.cookie())
+	if kid := kidOf(t, tok); kid != next {
+		t.Fatalf("after the rotation signed by %s, want the pre-published %s", kid, next)
+	}
+	if _, err := v.Verify("Bearer " + tok); err != nil {
+		t.Fatalf("the new key's first token, with the JWKS unreachable: %v", err)
+	}
+	down.Store(false)
+	if kids := e.jwksKids(); len(kids) != 2 || kids[0] != next || kids[1] != first {
+		t.Fatalf("after the rotation jwks %v, want [%s %s]", kids, next, first)
+	}
+	// Another replica signs with the same key, and no third key appears.
+	other, err := newService(testConfig(), ptr(fnDeps{e}.deps()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid, err := other.keys.active(t.Context()); err != nil || kid != next {
+		t.Fatalf("another replica's key %s %v, want %s", kid, err, next)
+	}
+	if n := count(t, e.url, `SELECT count(*) FROM signing_keys`); n != 2 {
+		t.Fatalf("%d signing keys, want 2", n)
+	}
+}

@@ -11,13 +11,23 @@ import (
 // attempts. Over either limit, the attempt is refused before any password
 // work, with when the window ends.
 func (s *service) limit(r *http.Request, accountKey string) error {
+	return s.count(r, counter{accountKey, s.cfg.AccountLimit},
+		counter{"address:" + clientAddress(r, s.cfg.ProxyHops), s.cfg.AddressLimit})
+}
+
+// counter is a key whose attempts are counted and how many a window allows.
+type counter struct {
+	key string
+	max int
+}
+
+// count counts an attempt under every counter's key; over any counter's
+// limit it is refused (rateLimited, until the window ends).
+func (s *service) count(r *http.Request, counters ...counter) error {
 	now := s.now()
 	start := now.Truncate(s.cfg.LimitWindow)
 	after := start.Add(s.cfg.LimitWindow).Sub(now)
-	for _, l := range []struct {
-		key string
-		max int
-	}{{accountKey, s.cfg.AccountLimit}, {"address:" + clientAddress(r, s.cfg.ProxyHops), s.cfg.AddressLimit}} {
+	for _, l := range counters {
 		n, err := s.st.CountAttempt(r.Context(), l.key, start)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestSignInRateLimits: past the account's limit (5 in tests) even the right
@@ -94,5 +95,80 @@ func TestChangePasswordEndsSessions(t *testing.T) {
 	tok, _ := r.json(t)["token"].(string)
 	if r.code != 200 || tok == "" || r.cookie() == "" || session(in.cookie()) || session(up.cookie()) || !session(r.cookie()) {
 		t.Fatalf("revokeOtherSessions: %d %s", r.code, r.body)
+	}
+}
+
+// TestSignUpRateLimit: past an address's sign-up limit (6 in tests) any
+// sign-up from it is refused with 429 and Retry-After, before an account is
+// made; other addresses are not; the window ends.
+func TestSignUpRateLimit(t *testing.T) {
+	e := newEnv(t)
+	signUp := func(email, xff string) resp {
+		return e.do(req{method: "POST", path: "/api/auth/sign-up/email", xff: xff,
+			body: `{"name":"Ada","email":"` + email + `","password":"` + goodPassword + `"}`})
+	}
+	for i := range 6 {
+		if r := signUp(fmt.Sprintf("user%d@example.com", i), "198.51.100.1"); r.code != 200 {
+			t.Fatalf("sign-up %d: %d %s", i+1, r.code, r.body)
+		}
+	}
+	r := signUp("user6@example.com", "198.51.100.1")
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if r.code != 429 || err != nil || secs < 1 || secs > 15*60 || r.json(t)["code"] != "TOO_MANY_REQUESTS" || r.cookie() != "" {
+		t.Fatalf("seventh sign-up from the address: %d %v %s", r.code, r.header, r.body)
+	}
+	if n := count(t, e.url, `SELECT count(*) FROM users WHERE email = 'user6@example.com'`); n != 0 {
+		t.Fatal("a refused sign-up made its account")
+	}
+	// Probing for taken emails counts the same.
+	if r := signUp("user0@example.com", "198.51.100.1"); r.code != 429 {
+		t.Fatalf("taken email past the limit: %d %s", r.code, r.body)
+	}
+	if r := signUp("user6@example.com", "198.51.100.2"); r.code != 200 {
+		t.Fatalf("another address: %d %s", r.code, r.body)
+	}
+	e.clock.add(15 * time.Minute)
+	if r := signUp("user7@example.com", "198.51.100.1"); r.code != 200 {
+		t.Fatalf("after the window: %d %s", r.code, r.body)
+	}
+}
+
+// TestChangePasswordGuessesLimited: someone holding a session cookie gets 5
+// guesses of the current password per window (the account limit in tests),
+// then 429 with Retry-After even for the right one; other accounts are not
+// affected; the window ends, and a right password clears the count.
+func TestChangePasswordGuessesLimited(t *testing.T) {
+	e := newEnv(t)
+	ada := e.signUp("ada@example.com", goodPassword).cookie()
+	bob := e.signUp("bob@example.com", goodPassword).cookie()
+	change := func(cookie, current string) resp {
+		return e.do(req{method: "POST", path: "/api/auth/change-password", cookie: cookie, origin: testOrigin,
+			body: `{"currentPassword":"` + current + `","newPassword":"a new good password"}`})
+	}
+	for i := range 5 {
+		if r := change(ada, fmt.Sprintf("guess number %d", i)); r.code != 400 || r.json(t)["code"] != "INVALID_PASSWORD" {
+			t.Fatalf("guess %d: %d %s", i+1, r.code, r.body)
+		}
+	}
+	r := change(ada, goodPassword)
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if r.code != 429 || err != nil || secs < 1 || secs > 15*60 || r.json(t)["code"] != "TOO_MANY_REQUESTS" {
+		t.Fatalf("sixth check: %d %v %s", r.code, r.header, r.body)
+	}
+	if r := e.signIn("ada@example.com", goodPassword, ""); r.code != 200 {
+		t.Fatalf("the password changed past the limit: sign-in %d", r.code)
+	}
+	if r := change(bob, "wrong guess"); r.code != 400 {
+		t.Fatalf("another account: %d %s", r.code, r.body)
+	}
+	if r := change(bob, goodPassword); r.code != 200 {
+		t.Fatalf("another account's change: %d %s", r.code, r.body)
+	}
+	if n := count(t, e.url, `SELECT count(*) FROM sign_in_attempts WHERE key LIKE 'current password:%'`); n != 1 {
+		t.Fatalf("%d current-password counters, want ada's only (bob's right password clears his)", n)
+	}
+	e.clock.add(15 * time.Minute)
+	if r := change(ada, goodPassword); r.code != 200 {
+		t.Fatalf("after the window: %d %s", r.code, r.body)
 	}
 }

@@ -198,3 +198,85 @@ func BenchmarkVerifyHS256(b *testing.B) {
 		}
 	}
 }
+
+// jwksServer publishes one Ed25519 key under kid and returns the server and
+// the private key.
+func jwksServer(t *testing.T, kid string) (*httptest.Server, ed25519.PrivateKey) {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []jwk{{Kty: "OKP", Kid: kid, Alg: "EdDSA", Use: "sig", Crv: "Ed25519", X: b64(pub)}}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, priv
+}
+
+// TestJWKSIssuerBinding: with TaskFlow's accounts JWKS bound to its issuer
+// and another provider's JWKS beside it, a key verifies only tokens of its
+// own issuer: the other provider cannot sign a token that passes for one of
+// TaskFlow's, and TaskFlow's keys only vouch for TaskFlow's issuer. A plain
+// URL keeps accepting its tokens whatever their iss; HS256 is unchanged.
+func TestJWKSIssuerBinding(t *testing.T) {
+	const base = "https://tasks.example"
+	own, ownKey := jwksServer(t, "own")
+	ext, extKey := jwksServer(t, "ext")
+	bound, boundKey := jwksServer(t, "bound")
+	v, err := auth.NewVerifier(t.Context(), auth.Config{Secret: secret,
+		JWKSURL: base + "=" + own.URL + ", " + ext.URL + ",https://idp.example=" + bound.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(kid string, key ed25519.PrivateKey, iss string) string {
+		c := valid()
+		if iss != "" {
+			c["iss"] = iss
+		}
+		tk := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+		if kid != "" {
+			tk.Header["kid"] = kid
+		}
+		s, err := tk.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + s
+	}
+	for name, h := range map[string]string{
+		"own key, own issuer":          sign("own", ownKey, base),
+		"plain JWKS, its issuer":       sign("ext", extKey, "https://other.example"),
+		"plain JWKS, no iss":           sign("ext", extKey, ""),
+		"bound JWKS, its issuer":       sign("bound", boundKey, "https://idp.example"),
+		"HS256 without iss":            hs(t, secret, valid()),
+		"plain JWKS without kid":       sign("", extKey, "x"),
+		"own key without kid, own iss": sign("", ownKey, base),
+	} {
+		if user, err := v.Verify(h); err != nil || user != "alice" {
+			t.Errorf("%s: %q %v", name, user, err)
+		}
+	}
+	for name, h := range map[string]string{
+		"plain JWKS claiming TaskFlow's issuer":  sign("ext", extKey, base),
+		"plain JWKS without kid, TaskFlow's iss": sign("", extKey, base),
+		"bound JWKS claiming TaskFlow's issuer":  sign("bound", boundKey, base),
+		"own key, another issuer":                sign("own", ownKey, "https://other.example"),
+		"own key, no iss":                        sign("own", ownKey, ""),
+		"other key under own kid":                sign("own", extKey, base),
+	} {
+		if _, err := v.Verify(h); !errors.Is(err, errs.ErrUnauthenticated) {
+			t.Errorf("%s: accepted: %v", name, err)
+		}
+	}
+}
+
+func TestJWKSURLs(t *testing.T) {
+	got := auth.Config{JWKSURL: " https://a/jwks , https://t.example=http://accounts/api/auth/jwks,https://b/jwks?x=y,"}.JWKSURLs()
+	want := []auth.JWKS{{URL: "https://a/jwks"}, {Issuer: "https://t.example", URL: "http://accounts/api/auth/jwks"}, {URL: "https://b/jwks?x=y"}}
+	if len(got) != len(want) {
+		t.Fatalf("%+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("entry %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

@@ -279,12 +279,13 @@ func (s *Stack) Run(ctx context.Context) error {
 	}
 }
 
-// jwksURLs are the JWKS URLs every function accepts tokens by: TaskFlow's own
-// accounts (when the manifests have it) and the one configured.
+// jwksURLs are the JWKS every function accepts tokens by: TaskFlow's own
+// accounts (when the manifests have it), bound to the base URL its tokens
+// name as issuer, and the one configured.
 func (s *Stack) jwksURLs(addrs map[string]string) string {
 	var urls []string
 	if a, ok := addrs["accounts"]; ok {
-		urls = append(urls, "http://"+a+"/api/auth/jwks")
+		urls = append(urls, strings.TrimRight(s.baseURL(), "/")+"=http://"+a+"/api/auth/jwks")
 	}
 	if s.cfg.JWKSURL != "" {
 		urls = append(urls, s.cfg.JWKSURL)

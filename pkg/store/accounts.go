@@ -164,32 +164,66 @@ func (s *Store) SigningKeys(ctx context.Context, since time.Time) ([]SigningKey,
 }
 
 // ActiveSigningKey is the key that signs at now: the newest unretired key
-// made after now-maxAge. When there is none, it retires the others at now and
-// stores the one made by newKey. Replicas serialise on a transaction-scoped
-// advisory lock, so exactly one new key is made per rotation.
-func (s *Store) ActiveSigningKey(ctx context.Context, now time.Time, maxAge time.Duration, newKey func() (SigningKey, error)) (SigningKey, error) {
-	var k SigningKey
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+// made after now-maxAge and not after now. When there is none, it retires
+// the others at now and stores the one newKey makes for now. Keys older than
+// the active one are retired when it started signing.
+//
+// From lead before the active key's rotation, the next key is stored too,
+// made by newKey for the moment it takes over: published in the JWKS ahead
+// of its first token, so verifiers have it before they meet it. next
+// reports whether that key exists. Replicas serialise on a
+// transaction-scoped advisory lock, so exactly one key is made per rotation.
+func (s *Store) ActiveSigningKey(ctx context.Context, now time.Time, maxAge, lead time.Duration,
+	newKey func(createdAt time.Time) (SigningKey, error)) (k SigningKey, next bool, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7351010)`); err != nil {
 			return err
 		}
+		insert := func(k SigningKey) error {
+			_, err := tx.Exec(ctx, `INSERT INTO signing_keys (id, public_key, private_key, created_at) VALUES ($1, $2, $3, $4)`,
+				k.ID, k.Public, k.Sealed, k.CreatedAt)
+			return err
+		}
 		err := tx.QueryRow(ctx, `SELECT id, public_key, private_key, created_at, retired_at FROM signing_keys
-			WHERE retired_at IS NULL AND created_at > $1 ORDER BY created_at DESC LIMIT 1`, now.Add(-maxAge)).
+			WHERE retired_at IS NULL AND created_at > $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT 1`, now.Add(-maxAge), now).
 			Scan(&k.ID, &k.Public, &k.Sealed, &k.CreatedAt, &k.RetiredAt)
-		if !errors.Is(err, pgx.ErrNoRows) {
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			if k, err = newKey(now); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, now); err != nil {
+				return err
+			}
+			if err := insert(k); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			// A pre-published key that has taken over retires its predecessors.
+			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND created_at < $1`,
+				k.CreatedAt); err != nil {
+				return err
+			}
+		}
+		k.CreatedAt = k.CreatedAt.UTC()
+		rotation := k.CreatedAt.Add(maxAge)
+		if now.Before(rotation.Add(-lead)) {
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > $1)`, k.CreatedAt).
+			Scan(&next); err != nil || next {
 			return err
 		}
-		if k, err = newKey(); err != nil {
+		nk, err := newKey(rotation)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, now); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO signing_keys (id, public_key, private_key, created_at) VALUES ($1, $2, $3, $4)`,
-			k.ID, k.Public, k.Sealed, k.CreatedAt)
-		return err
+		next = true
+		return insert(nk)
 	})
-	return k, err
+	return k, next, err
 }
 
 // CountAttempt counts one sign-in attempt under key in the window that
