@@ -89,20 +89,33 @@ func (k *keyring) active(ctx context.Context) (string, error) {
 	if k.private != nil && now.Before(k.until) && (k.next || now.Before(k.until.Add(-k.lead()))) {
 		return k.kid, nil
 	}
-	sk, next, err := k.s.st.ActiveSigningKey(ctx, now, k.s.cfg.KeyRotation, k.lead(), func(at time.Time) (store.SigningKey, error) {
+	newKey := func(at time.Time) (store.SigningKey, error) {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return store.SigningKey{}, err
 		}
 		kid := newID()
 		return store.SigningKey{ID: kid, Public: pub, Sealed: k.seal(kid, priv.Seed()), CreatedAt: at.UTC()}, nil
-	})
+	}
+	sk, next, err := k.s.st.ActiveSigningKey(ctx, now, k.s.cfg.KeyRotation, k.lead(), newKey)
 	if err != nil {
 		return "", err
 	}
 	priv, err := k.open(sk.ID, sk.Sealed)
 	if err != nil {
-		return "", err
+		// The deployment's secret is not the one the key was sealed under
+		// (it was changed, or the database is shared with another
+		// deployment): that key can never sign here. A new key takes over
+		// at once; the old ones stay published until their tokens expire.
+		k.s.log.WarnContext(ctx, "the signing key does not open with this deployment's secret; a new key takes over",
+			"kid", sk.ID)
+		if sk, err = k.s.st.ReplaceSigningKeys(ctx, now, newKey); err != nil {
+			return "", err
+		}
+		if priv, err = k.open(sk.ID, sk.Sealed); err != nil {
+			return "", err
+		}
+		next = false
 	}
 	k.kid, k.private, k.until, k.next = sk.ID, priv, sk.CreatedAt.Add(k.s.cfg.KeyRotation), next
 	return k.kid, nil

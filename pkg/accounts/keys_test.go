@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,5 +258,45 @@ func TestNextKeyPublishedBeforeItSigns(t *testing.T) {
 	}
 	if n := count(t, e.url, `SELECT count(*) FROM signing_keys`); n != 2 {
 		t.Fatalf("%d signing keys, want 2", n)
+	}
+}
+
+// TestKeysSealedUnderAnotherSecretAreReplaced: when the deployment's secret
+// is not the one the active key was sealed under (it was changed, or a
+// second checkout shares the database with its own dev secret), the JWKS and
+// tokens keep working: a new key takes over, and the old key stays
+// published until its tokens expire. Before, both answered 500 for good.
+func TestKeysSealedUnderAnotherSecretAreReplaced(t *testing.T) {
+	e := newEnv(t)
+	oldKid, err := e.svc.keys.active(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Secret = "another deployment's secret of 32+ bytes"
+	other, err := newService(cfg, ptr(fnDeps{e}.deps()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := other.keys.active(t.Context())
+	if err != nil {
+		t.Fatalf("a key sealed under another secret: %v", err)
+	}
+	if kid == oldKid {
+		t.Fatal("the key that does not open stayed active")
+	}
+	set, err := other.keys.published(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set["keys"] {
+		kids = append(kids, k.Kid)
+	}
+	if !slices.Contains(kids, kid) || !slices.Contains(kids, oldKid) {
+		t.Errorf("JWKS %v: want the new key %s and the retired %s", kids, kid, oldKid)
+	}
+	if !strings.Contains(e.logs.String(), "does not open with this deployment's secret") {
+		t.Error("the replacement was not logged")
 	}
 }

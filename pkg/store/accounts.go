@@ -226,6 +226,32 @@ func (s *Store) ActiveSigningKey(ctx context.Context, now time.Time, maxAge, lea
 	return k, next, err
 }
 
+// ReplaceSigningKeys makes a new key, from newKey, the active one at now:
+// every key in use is retired at now, and a key published ahead of its turn
+// is dropped (it never signed). For a key that can no longer be opened.
+func (s *Store) ReplaceSigningKeys(ctx context.Context, now time.Time, newKey func(createdAt time.Time) (SigningKey, error)) (SigningKey, error) {
+	var k SigningKey
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7351010)`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM signing_keys WHERE created_at > $1`, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, now); err != nil {
+			return err
+		}
+		var err error
+		if k, err = newKey(now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO signing_keys (id, public_key, private_key, created_at) VALUES ($1, $2, $3, $4)`,
+			k.ID, k.Public, k.Sealed, k.CreatedAt)
+		return err
+	})
+	return k, dbErr(err)
+}
+
 // CountAttempt counts one sign-in attempt under key in the window that
 // started at start, forgets the key's older windows, and returns the
 // window's attempts so far, this one included.
