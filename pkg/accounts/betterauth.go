@@ -30,7 +30,7 @@ var (
 	errInvalidEmail        = &apiError{http.StatusBadRequest, "INVALID_EMAIL", "Invalid email"}
 	errPasswordTooShort    = &apiError{http.StatusBadRequest, "PASSWORD_TOO_SHORT", "Password too short"}
 	errPasswordTooLong     = &apiError{http.StatusBadRequest, "PASSWORD_TOO_LONG", "Password too long"}
-	errPasswordCompromised = &apiError{http.StatusBadRequest, "PASSWORD_COMPROMISED", "The password you entered has been compromised. Please choose a different password."}
+	errPasswordCompromised = &apiError{http.StatusBadRequest, "PASSWORD_COMPROMISED", "This password is too common. Please choose a different password."}
 	errUserExists          = &apiError{http.StatusUnprocessableEntity, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email."}
 	errInvalidCredentials  = &apiError{http.StatusUnauthorized, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password"}
 	errInvalidPassword     = &apiError{http.StatusBadRequest, "INVALID_PASSWORD", "Invalid password"}

@@ -118,7 +118,8 @@ async function fetchList(limit, replace) {
     render(replace ? items : [...state.order.map((id) => state.tasks.get(id)), ...items]);
     state.cursor = data && data.next_cursor;
     $('more').hidden = !state.cursor;
-    status.textContent = state.order.length ? `${state.order.length}${state.cursor ? '+' : ''} tasks` :
+    status.textContent = state.order.length ?
+      `${state.order.length}${state.cursor ? '+' : ''} ${state.order.length === 1 && !state.cursor ? 'task' : 'tasks'}` :
       (Object.keys(view()).length ? 'No tasks match this view.' : 'No tasks yet. Add one above.');
   } catch (err) {
     if (gen !== state.generation || !(err instanceof ApiError)) return;
