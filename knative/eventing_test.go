@@ -110,9 +110,16 @@ func TestEventingValidates(t *testing.T) {
 		if ev.brokers[tr.Spec.Broker] == nil {
 			t.Errorf("trigger %s: no broker %s", name, tr.Spec.Broker)
 		}
+		// One TaskFlow event type, and besides it only extension attributes
+		// TaskFlow's events carry (the reminder Triggers' taskflowreminder).
 		typ := tr.Spec.Filter.Attributes["type"]
-		if !strings.HasPrefix(typ, "dev.taskflow.") || len(tr.Spec.Filter.Attributes) != 1 {
+		if !strings.HasPrefix(typ, "dev.taskflow.") {
 			t.Errorf("trigger %s: must filter on one TaskFlow event type, has %v", name, tr.Spec.Filter.Attributes)
+		}
+		for k, v := range tr.Spec.Filter.Attributes {
+			if k != "type" && (k != events.ExtReminder || v != "true" || !strings.HasPrefix(typ, "dev.taskflow.task.")) {
+				t.Errorf("trigger %s: filters on %s=%q, which no TaskFlow event carries", name, k, v)
+			}
 		}
 		serviceRef("trigger "+name+" subscriber", tr.Spec.Subscriber.Ref)
 		d := tr.Spec.Delivery

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 	"github.com/taskflow/taskflow/pkg/telemetry"
@@ -116,8 +118,8 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 		Manifests: Manifests{
 			Sources: []Source{{Name: "te", Topics: []string{"task-events"}, ConsumerGroup: "test-te"}},
 			Triggers: []Trigger{
-				{Name: "to-flaky", Type: "dev.taskflow.x", Subscriber: "flaky", Delivery: del},
-				{Name: "to-refuses", Type: "dev.taskflow.y", Subscriber: "refuses", Delivery: del},
+				{Name: "to-flaky", Filter: map[string]string{"type": "dev.taskflow.x"}, Subscriber: "flaky", Delivery: del},
+				{Name: "to-refuses", Filter: map[string]string{"type": "dev.taskflow.y"}, Subscriber: "refuses", Delivery: del},
 			},
 		},
 		Brokers:     []string{kafkaAddr},
@@ -189,7 +191,7 @@ func TestIngressTakesOnlyWhatKafkaTakes(t *testing.T) {
 	kafkaAddr := kafkatest.Start(t)
 	sub := newSubscriber(t, func(int) int { return 200 })
 	b := &Broker{
-		Manifests: Manifests{Triggers: []Trigger{{Name: "t", Type: "dev.taskflow.big", Subscriber: "sub",
+		Manifests: Manifests{Triggers: []Trigger{{Name: "t", Filter: map[string]string{"type": "dev.taskflow.big"}, Subscriber: "sub",
 			Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}}}},
 		Brokers: []string{kafkaAddr}, Log: quiet, IngressAddr: kafkatest.FreeAddr(t),
 		Resolve: func(string) (string, bool) { return sub.srv.URL, true },
@@ -292,9 +294,9 @@ func TestGivenUpWhenTheDeadLetterSinkFails(t *testing.T) {
 	urls := map[string]string{"down": down.srv.URL, "dls": dls.srv.URL, "up": up.srv.URL}
 	del := Delivery{Retry: 2, Backoff: time.Millisecond, DeadLetter: "dls"}
 	triggers := []Trigger{
-		{Name: "to-down", Type: "dev.taskflow.x", Subscriber: "down", Delivery: del},
-		{Name: "to-down-no-dls", Type: "dev.taskflow.z", Subscriber: "down", Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}},
-		{Name: "to-up", Type: "dev.taskflow.y", Subscriber: "up", Delivery: del},
+		{Name: "to-down", Filter: map[string]string{"type": "dev.taskflow.x"}, Subscriber: "down", Delivery: del},
+		{Name: "to-down-no-dls", Filter: map[string]string{"type": "dev.taskflow.z"}, Subscriber: "down", Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}},
+		{Name: "to-up", Filter: map[string]string{"type": "dev.taskflow.y"}, Subscriber: "up", Delivery: del},
 	}
 	gaveUp := telemetry.GivenUp.WithLabelValues("to-down", "dead_letter_failed")
 	noSink := telemetry.GivenUp.WithLabelValues("to-down-no-dls", "no_dead_letter")
@@ -329,7 +331,7 @@ func TestStoppedDeliveryIsNotAcknowledged(t *testing.T) {
 	kafkaAddr := kafkatest.Start(t)
 	down := newSubscriber(t, func(int) int { return 503 })
 	up := newSubscriber(t, func(int) int { return 200 })
-	triggers := []Trigger{{Name: "t", Type: "dev.taskflow.x", Subscriber: "sub",
+	triggers := []Trigger{{Name: "t", Filter: map[string]string{"type": "dev.taskflow.x"}, Subscriber: "sub",
 		Delivery: Delivery{Retry: 1000, Backoff: 5 * time.Millisecond, Linear: true, DeadLetter: "dls"}}}
 	stop := runBroker(t, kafkaAddr, "test-ack", triggers, map[string]string{"sub": down.srv.URL, "dls": down.srv.URL})
 	produce(t, kafkaAddr, event("9", "dev.taskflow.x"))
@@ -374,5 +376,60 @@ func TestOrderedSourceKeepsPartitionOrder(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTriggerFiltersOnExtensions: a Trigger delivers only the events that
+// have every attribute of its filter with exactly that value, extension
+// attributes included, as Knative's attribute filter does; an event lacking
+// the extension, or with another value, is not delivered to it, and other
+// Triggers of the same type still get it. The real reminder Triggers filter
+// on the reminder extension.
+func TestTriggerFiltersOnExtensions(t *testing.T) {
+	kafkaAddr := kafkatest.Start(t)
+	rem := newSubscriber(t, func(int) int { return 200 })
+	all := newSubscriber(t, func(int) int { return 200 })
+	del := Delivery{Retry: 1, Backoff: time.Millisecond}
+	triggers := []Trigger{
+		{Name: "reminder", Filter: map[string]string{"type": events.TaskUpdated, events.ExtReminder: "true"}, Subscriber: "rem", Delivery: del},
+		{Name: "audit", Filter: map[string]string{"type": events.TaskUpdated}, Subscriber: "all", Delivery: del},
+	}
+	runBroker(t, kafkaAddr, "test-ext", triggers, map[string]string{"rem": rem.srv.URL, "all": all.srv.URL})
+	with := func(id, typ, v string) cloudevents.Event {
+		e := event(id, typ)
+		e.SetExtension(events.ExtReminder, v)
+		return e
+	}
+	produce(t, kafkaAddr, with("1", events.TaskUpdated, "true"), event("2", events.TaskUpdated),
+		with("3", events.TaskUpdated, "false"), with("4", events.TaskCreated, "true"), with("5", events.TaskUpdated, "true"))
+	eventually(t, "every task.updated to the type-only Trigger", func() bool { return all.count() == 4 })
+	eventually(t, "the marked ones to the extension Trigger", func() bool { return rem.count() == 2 })
+	time.Sleep(300 * time.Millisecond)
+	rem.mu.Lock()
+	var ids []string
+	for _, e := range rem.got {
+		ids = append(ids, e.ID())
+	}
+	rem.mu.Unlock()
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"1", "5"}) || all.count() != 4 {
+		t.Errorf("extension Trigger got %v (want 1 and 5); type-only Trigger got %d (want 4)", ids, all.count())
+	}
+
+	m, err := Load("../../knative", "../../triggers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, tr := range m.Triggers {
+		if tr.Subscriber == "reminder" {
+			n++
+			if tr.Filter[events.ExtReminder] != "true" || !strings.HasPrefix(tr.Filter["type"], "dev.taskflow.task.") {
+				t.Errorf("trigger %s filters on %v", tr.Name, tr.Filter)
+			}
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d reminder Triggers, want 4", n)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"knative.dev/eventing/pkg/eventfilter"
+	"knative.dev/eventing/pkg/eventfilter/attributes"
 
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
@@ -22,6 +24,7 @@ type Resolver func(service string) (string, bool)
 // Dispatcher delivers events to the Triggers that match them.
 type Dispatcher struct {
 	triggers []Trigger
+	filters  []eventfilter.Filter // each Trigger's, in the same order
 	resolve  Resolver
 	client   *http.Client
 	log      *slog.Logger
@@ -37,11 +40,15 @@ func NewDispatcher(triggers []Trigger, resolve Resolver, log *slog.Logger) (*Dis
 			}
 		}
 	}
-	return &Dispatcher{triggers: triggers, resolve: resolve, log: log,
+	filters := make([]eventfilter.Filter, len(triggers))
+	for i, t := range triggers {
+		filters[i] = attributes.NewAttributesFilter(t.Filter)
+	}
+	return &Dispatcher{triggers: triggers, filters: filters, resolve: resolve, log: log,
 		client: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
-// Dispatch delivers e to every matching Trigger (concurrently) and returns
+// Dispatch delivers e to every Trigger whose filter it passes (concurrently) and returns
 // when each has taken it, handed it to its dead-letter sink, or given it up
 // as Knative's dispatcher does: when the dead-letter sink fails too (or the
 // Trigger has none), the event is logged, counted in
@@ -50,8 +57,8 @@ func NewDispatcher(triggers []Trigger, resolve Resolver, log *slog.Logger) (*Dis
 // delivery still owed: the caller must not acknowledge e.
 func (d *Dispatcher) Dispatch(ctx context.Context, e cloudevents.Event) error {
 	var wg sync.WaitGroup
-	for _, t := range d.triggers {
-		if t.Type != "" && t.Type != e.Type() {
+	for i, t := range d.triggers {
+		if d.filters[i].Filter(ctx, e) == eventfilter.FailFilter {
 			continue
 		}
 		wg.Go(func() { d.deliver(ctx, t, e) })

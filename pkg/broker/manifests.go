@@ -36,10 +36,13 @@ type Delivery struct {
 	DeadLetter string // a Service name; "" for none
 }
 
-// Trigger routes events of one type to a Service.
+// Trigger routes the events its filter matches to a Service.
 type Trigger struct {
-	Name       string
-	Type       string // filter.attributes.type; "" matches every event
+	Name string
+	// Filter is filter.attributes: an event matches when it has each of
+	// these attributes (context attributes or extensions) with exactly this
+	// value, as Knative's attribute filter decides; none matches every event.
+	Filter     map[string]string
 	Subscriber string // a Service name
 	Delivery   Delivery
 }
@@ -126,7 +129,7 @@ func Load(dirs ...string) (Manifests, error) {
 		if d.Spec.Subscriber.Ref == nil || d.Spec.Subscriber.Ref.Kind != "Service" {
 			return m, fmt.Errorf("trigger %s: subscriber must be a Service", d.Metadata.Name)
 		}
-		m.Triggers = append(m.Triggers, Trigger{Name: d.Metadata.Name, Type: d.Spec.Filter.Attributes["type"],
+		m.Triggers = append(m.Triggers, Trigger{Name: d.Metadata.Name, Filter: d.Spec.Filter.Attributes,
 			Subscriber: d.Spec.Subscriber.Ref.Name, Delivery: del})
 	}
 	return m, nil

@@ -46,6 +46,30 @@ type Event struct {
 	// that caused the event (the CloudEvents distributed tracing extension).
 	TraceParent string
 	TraceState  string
+	// Extensions are further CloudEvent extension attributes of the event
+	// (name → value), for Triggers to filter on: see ExtReminder.
+	Extensions map[string]string
+}
+
+// ExtReminder is the extension attribute a task.* event carries, with the
+// value "true", when the change touches a reminder: the task before or after
+// it has a reminder_time (one set, moved or cleared; a task with one created,
+// changed, completed or deleted). Events without it concern no reminder, so
+// the reminder function's Triggers filter on it and are not sent the rest.
+const ExtReminder = "taskflowreminder"
+
+// touchesReminder reports whether a change from before (nil for a new task)
+// to after (nil for a deleted one) concerns a reminder.
+func touchesReminder(before, after *task.Task) bool {
+	return (before != nil && before.ReminderTime != nil) || (after != nil && after.ReminderTime != nil)
+}
+
+// withReminder marks e as touching a reminder when it does.
+func withReminder(e Event, touches bool) Event {
+	if touches {
+		e.Extensions = map[string]string{ExtReminder: "true"}
+	}
+	return e
 }
 
 // TaskData is the payload of the task.* events (version 1).
@@ -103,7 +127,7 @@ func taskEvent(typ, source string, t task.Task, prev *task.Task, at time.Time) E
 
 // Created is the event of a new task.
 func Created(source string, t task.Task) []Event {
-	return []Event{taskEvent(TaskCreated, source, t, nil, t.CreatedAt)}
+	return []Event{withReminder(taskEvent(TaskCreated, source, t, nil, t.CreatedAt), touchesReminder(nil, &t))}
 }
 
 // Changed derives the events of a change from prev to next: task.completed
@@ -111,6 +135,7 @@ func Created(source string, t task.Task) []Event {
 // (reopening included).
 func Changed(source string, prev, next task.Task) []Event {
 	var out []Event
+	reminder := touchesReminder(&prev, &next)
 	becameDone := prev.Status != task.Completed && next.Status == task.Completed
 	rest := next
 	if becameDone {
@@ -118,17 +143,17 @@ func Changed(source string, prev, next task.Task) []Event {
 	}
 	if !rest.Equal(prev) {
 		p := prev
-		out = append(out, taskEvent(TaskUpdated, source, next, &p, next.UpdatedAt))
+		out = append(out, withReminder(taskEvent(TaskUpdated, source, next, &p, next.UpdatedAt), reminder))
 	}
 	if becameDone {
-		out = append(out, taskEvent(TaskCompleted, source, next, nil, next.UpdatedAt))
+		out = append(out, withReminder(taskEvent(TaskCompleted, source, next, nil, next.UpdatedAt), reminder))
 	}
 	return out
 }
 
 // Deleted is the event of a deleted task.
 func Deleted(source string, t task.Task, at time.Time) []Event {
-	return []Event{taskEvent(TaskDeleted, source, t, nil, at)}
+	return []Event{withReminder(taskEvent(TaskDeleted, source, t, nil, at), touchesReminder(&t, nil))}
 }
 
 // NotificationCreated is published on task-updates (for the live stream) and

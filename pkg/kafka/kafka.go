@@ -62,6 +62,9 @@ func CloudEvent(e events.Event) (cloudevents.Event, error) {
 			ce.SetExtension("tracestate", e.TraceState)
 		}
 	}
+	for name, v := range e.Extensions { // for Triggers to filter on (events.ExtReminder)
+		ce.SetExtension(name, v)
+	}
 	if err := ce.SetData("application/json", []byte(e.Data)); err != nil {
 		return ce, err
 	}

@@ -345,3 +345,71 @@ func TestTagDeltas(t *testing.T) {
 		t.Errorf("shard %d", sh)
 	}
 }
+
+// reminderFlags is, for each of w's events, whether it carries the
+// extension attribute the reminder function's Triggers filter on ("true"),
+// or lacks it (false); any other value fails t.
+func reminderFlags(t *testing.T, w Write) []bool {
+	t.Helper()
+	var out []bool
+	for _, e := range w.Events {
+		v, ok := e.Extensions[events.ExtReminder]
+		if ok && v != "true" {
+			t.Errorf("%s: %s=%q", e.Type, events.ExtReminder, v)
+		}
+		out = append(out, ok)
+	}
+	return out
+}
+
+// The reminder function is sent exactly the events of writes whose task has
+// a reminder before or after them: every way a reminder is set, moved,
+// cleared or ends, and no event of a task that never had one.
+func TestReminderAttribute(t *testing.T) {
+	const with = `{"title":"a","due_date":"2027-01-05T09:00:00Z","reminder_time":"2027-01-05T08:00:00Z"}`
+	plain := stored(create(t, `{"title":"a","due_date":"2027-01-05T09:00:00Z"}`))
+	reminded := stored(create(t, with))
+	later := t0.Add(time.Hour)
+	mustPatch := func(cur task.Task, body string) Write {
+		t.Helper()
+		w, ch := patch(t, cur, body, later)
+		if !ch {
+			t.Fatalf("%s changed nothing", body)
+		}
+		return w
+	}
+	completed, _ := Complete(reminded, later)
+	plainDone, _ := Complete(plain, later)
+	series := stored(create(t, `{"title":"a","due_date":"2027-01-05T09:00:00Z","reminder_time":"2027-01-05T08:00:00Z",
+		"recurrence_pattern":{"frequency":"daily"}}`))
+	seriesDone, _ := Complete(series, later)
+	successor, ok, err := Successor(seriesDone.Task, later, later)
+	if err != nil || !ok {
+		t.Fatalf("successor: %v %v", ok, err)
+	}
+	for _, c := range []struct {
+		name string
+		w    Write
+		want []bool
+	}{
+		{"created without a reminder", create(t, `{"title":"a"}`), []bool{false}},
+		{"created with one", create(t, with), []bool{true}},
+		{"created with one, tags respelt", create(t, with).WithTags(nil), []bool{true}},
+		{"a successor with one", successor, []bool{true}},
+		{"edited, no reminder before or after", mustPatch(plain, `{"title":"b"}`), []bool{false}},
+		{"reminder set", mustPatch(plain, `{"reminder_time":"2027-01-05T07:00:00Z"}`), []bool{true}},
+		{"reminder moved", mustPatch(reminded, `{"reminder_time":"2027-01-05T07:00:00Z"}`), []bool{true}},
+		{"reminder cleared", mustPatch(reminded, `{"reminder_time":null}`), []bool{true}},
+		{"title of a task with one", mustPatch(reminded, `{"title":"b"}`), []bool{true}},
+		{"edited and completed with one", mustPatch(reminded, `{"title":"b","status":"completed"}`), []bool{true, true}},
+		{"completed with one", completed, []bool{true}},
+		{"completed without", plainDone, []bool{false}},
+		{"reopened with one", mustPatch(completed.Task, `{"status":"active"}`), []bool{true}},
+		{"deleted with one", Delete(reminded, later), []bool{true}},
+		{"deleted without", Delete(plain, later), []bool{false}},
+	} {
+		if got := reminderFlags(t, c.w); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v of %v, want %v", c.name, got, types(c.w.Events), c.want)
+		}
+	}
+}

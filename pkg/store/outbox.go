@@ -16,22 +16,23 @@ import (
 // is the WITH part of the statement that makes the change, so both commit
 // together.
 func outboxCTE(param string) string {
-	return `INSERT INTO outbox (event_id, type, source, subject, topics, time, data, traceparent, tracestate)
-		SELECT e.id, e.type, e.source, e.subject, e.topics, e.time, e.data, e.traceparent, e.tracestate
+	return `INSERT INTO outbox (event_id, type, source, subject, topics, time, data, traceparent, tracestate, extensions)
+		SELECT e.id, e.type, e.source, e.subject, e.topics, e.time, e.data, e.traceparent, e.tracestate, e.extensions
 		FROM jsonb_to_recordset(` + param + `::jsonb) AS e(id uuid, type text, source text, subject text,
-			topics text[], time timestamptz, data text, traceparent text, tracestate text)`
+			topics text[], time timestamptz, data text, traceparent text, tracestate text, extensions jsonb)`
 }
 
 type outboxRow struct {
-	ID      string    `json:"id"`
-	Type    string    `json:"type"`
-	Source  string    `json:"source"`
-	Subject string    `json:"subject"`
-	Topics  []string  `json:"topics"`
-	Time    time.Time `json:"time"`
-	Data    string    `json:"data"`
-	Parent  string    `json:"traceparent,omitempty"`
-	State   string    `json:"tracestate,omitempty"`
+	ID      string            `json:"id"`
+	Type    string            `json:"type"`
+	Source  string            `json:"source"`
+	Subject string            `json:"subject"`
+	Topics  []string          `json:"topics"`
+	Time    time.Time         `json:"time"`
+	Data    string            `json:"data"`
+	Parent  string            `json:"traceparent,omitempty"`
+	State   string            `json:"tracestate,omitempty"`
+	Ext     map[string]string `json:"extensions,omitempty"`
 }
 
 // outboxJSON renders events as the JSON array outboxCTE reads, as this store
@@ -47,7 +48,7 @@ func (s *Store) outboxJSON(ctx context.Context, evs []events.Event) (string, err
 	rows := make([]outboxRow, len(evs))
 	for i, e := range evs {
 		rows[i] = outboxRow{e.ID, e.Type, cmp.Or(e.Source, s.Source), e.Subject, e.Topics, e.Time, string(e.Data),
-			parent, state}
+			parent, state, e.Extensions}
 	}
 	b, err := json.Marshal(rows)
 	return string(b), err
@@ -75,7 +76,7 @@ type Pending struct {
 // Unsent returns up to limit unsent events in sequence order.
 func (s *Store) Unsent(ctx context.Context, limit int) ([]Pending, error) {
 	rows, err := s.pool.Query(ctx, `SELECT seq, event_id, type, source, subject, topics, time, data,
-			coalesce(traceparent, ''), coalesce(tracestate, '')
+			coalesce(traceparent, ''), coalesce(tracestate, ''), extensions
 		FROM outbox ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
 		return nil, dbErr(err)
@@ -83,7 +84,11 @@ func (s *Store) Unsent(ctx context.Context, limit int) ([]Pending, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pending, error) {
 		var p Pending
 		var data string
-		err := r.Scan(&p.Seq, &p.ID, &p.Type, &p.Source, &p.Subject, &p.Topics, &p.Time, &data, &p.TraceParent, &p.TraceState)
+		var ext []byte
+		err := r.Scan(&p.Seq, &p.ID, &p.Type, &p.Source, &p.Subject, &p.Topics, &p.Time, &data, &p.TraceParent, &p.TraceState, &ext)
+		if err == nil && ext != nil {
+			err = json.Unmarshal(ext, &p.Extensions)
+		}
 		p.Data = json.RawMessage(data)
 		p.Time = p.Time.UTC()
 		return p, err

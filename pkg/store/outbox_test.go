@@ -156,3 +156,22 @@ func TestEventsShowWhatIsStored(t *testing.T) {
 		t.Errorf("tags %+v %v", tags, err)
 	}
 }
+
+// TestOutboxKeepsExtensions: the extension attributes an event is derived
+// with come back from the outbox as they were; an event without any has none.
+func TestOutboxKeepsExtensions(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	create(t, st, "alice", `{"title":"plain"}`, t0)
+	create(t, st, "alice", `{"title":"reminded","due_date":"2027-01-02T00:00:00Z","reminder_time":"2027-01-01T00:00:00Z"}`, t0)
+	pending, err := st.Unsent(ctx, 10)
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("%d unsent, %v", len(pending), err)
+	}
+	if pending[0].Extensions != nil {
+		t.Errorf("plain task's event has extensions %v", pending[0].Extensions)
+	}
+	if got := pending[1].Extensions; len(got) != 1 || got[events.ExtReminder] != "true" {
+		t.Errorf("reminded task's event has extensions %v", got)
+	}
+}
