@@ -1,10 +1,7 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,8 +11,6 @@ import (
 	"time"
 
 	"github.com/taskflow/taskflow/pkg/auth"
-	"github.com/taskflow/taskflow/pkg/fn"
-	"github.com/taskflow/taskflow/pkg/handlers"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
 
@@ -28,12 +23,7 @@ import (
 // go test ./pkg/handlers -run '^$' -fuzz FuzzHTTP.
 func FuzzHTTP(f *testing.F) {
 	st, _ := storetest.New(f)
-	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: secret})
-	if err != nil {
-		f.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := fn.LimitBody(fn.API(v, log, handlers.Every(&fn.Deps{Store: st, Log: log, Now: time.Now})))
+	h, _ := serveEvery(f, st)
 	seeds := []struct {
 		method, target, header, sub, body string
 	}{

@@ -16,6 +16,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/handlers"
+	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
 
@@ -30,15 +31,24 @@ type api struct {
 func newAPI(t *testing.T) *api {
 	t.Helper()
 	st, url := storetest.New(t)
+	h, _ := serveEvery(t, st)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &api{t: t, srv: srv, db: url}
+}
+
+// serveEvery serves every REST route on st through the harness the
+// functions use (tokens signed with secret, the body limit), and returns the
+// dependencies the handlers were given.
+func serveEvery(tb testing.TB, st *store.Store) (http.Handler, *fn.Deps) {
+	tb.Helper()
 	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: secret})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := &fn.Deps{Store: st, Log: log, Now: time.Now}
-	srv := httptest.NewServer(fn.LimitBody(fn.API(v, log, handlers.Every(d))))
-	t.Cleanup(srv.Close)
-	return &api{t: t, srv: srv, db: url}
+	return fn.LimitBody(fn.API(v, log, handlers.Every(d))), d
 }
 
 func token(t *testing.T, user string) string {

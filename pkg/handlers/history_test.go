@@ -3,19 +3,14 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/consumers"
 	"github.com/taskflow/taskflow/pkg/events"
-	"github.com/taskflow/taskflow/pkg/fn"
-	"github.com/taskflow/taskflow/pkg/handlers"
 	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/store"
 	"github.com/taskflow/taskflow/pkg/store/storetest"
@@ -27,13 +22,8 @@ import (
 // has all the fields it had before.
 func TestHistoryWho(t *testing.T) {
 	st, url := storetest.New(t)
-	v, err := auth.NewVerifier(context.Background(), auth.Config{Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := &fn.Deps{Store: st, Log: log, Now: time.Now}
-	srv := httptest.NewServer(fn.LimitBody(fn.API(v, log, handlers.Every(d))))
+	h, d := serveEvery(t, st)
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	a := &api{t: t, srv: srv, db: url}
 	audit := consumers.Audit(d)
