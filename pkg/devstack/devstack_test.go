@@ -335,6 +335,64 @@ func TestStackEndToEnd(t *testing.T) {
 	if !reminded {
 		t.Error("the reminder of a task never arrived as a notification")
 	}
+	// Reminders moved, cleared and deleted reach the reminder function
+	// through its Triggers, which take only the events that touch a
+	// reminder: the moved one fires once, at its new time and never early
+	// (its first job was moved, not left to fire); the cleared and deleted
+	// ones never fire.
+	send := func(method, path, body string) map[string]any {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %v %v", method, path, res, err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		return out
+	}
+	first := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	moved := first.Add(4 * time.Second)
+	for _, title := range []string{"moved", "cleared", "deleted"} {
+		task := send("POST", "/api/tasks", fmt.Sprintf(`{"title":%q,"reminder_time":%q}`, title, first.Format(time.RFC3339)))
+		path := "/api/tasks/" + task["id"].(string)
+		switch title {
+		case "moved":
+			send("PATCH", path, fmt.Sprintf(`{"reminder_time":%q}`, moved.Format(time.RFC3339)))
+		case "cleared":
+			send("PATCH", path, `{"reminder_time":null}`)
+		case "deleted":
+			send("DELETE", path, "")
+		}
+	}
+	notes := func() map[string][]map[string]any {
+		_, body := get("/api/notifications")
+		byTitle := map[string][]map[string]any{}
+		items, _ := body["items"].([]any)
+		for _, it := range items {
+			n := it.(map[string]any)
+			byTitle[n["title"].(string)] = append(byTitle[n["title"].(string)], n)
+		}
+		return byTitle
+	}
+	for end := time.Now().Add(30 * time.Second); len(notes()["moved"]) == 0 && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+	}
+	time.Sleep(2 * time.Second) // room for a late or second firing
+	got := notes()
+	if m := got["moved"]; len(m) != 1 {
+		t.Errorf("the moved reminder fired %d times, want once", len(m))
+	} else {
+		at, _ := time.Parse(time.RFC3339Nano, m[0]["remind_at"].(string))
+		delivered, _ := time.Parse(time.RFC3339Nano, m[0]["delivered_at"].(string))
+		if !at.Equal(moved) || delivered.Before(moved) {
+			t.Errorf("the moved reminder: remind_at %s, delivered %s; want %s, not before", at, delivered, moved)
+		}
+	}
+	if len(got["cleared"])+len(got["deleted"]) != 0 {
+		t.Errorf("a cleared or deleted reminder fired: %v", got)
+	}
 	// The trace of the create goes on through the Dapr job (its payload carries
 	// the context) into reminder.due, and through notify into its notification.
 	if got := traceIDs(t, cfg.KafkaAddr, "reminders")["dev.taskflow.reminder.due "+dentist["id"].(string)]; got != reminderTrace {
