@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/fn"
@@ -287,17 +284,7 @@ func TestPasswordNeverLoggedNorShown(t *testing.T) {
 // count runs a counting query on the test database directly, to assert rows.
 func count(t *testing.T, url, sql string, args ...any) int64 {
 	t.Helper()
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	var n int64
-	if err := c.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return storetest.Count(t, url, sql, args...)
 }
 
 // TestSignUpNameValidated: a name of more than 255 characters, or with a

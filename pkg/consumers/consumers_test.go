@@ -69,16 +69,7 @@ func (e *env) deliver(ev cloudevents.Event, structured bool) int {
 
 func (e *env) rows(sql string) int64 {
 	e.t.Helper()
-	c, err := pgx.Connect(context.Background(), e.url)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer c.Close(context.Background())
-	var n int64
-	if err := c.QueryRow(context.Background(), sql).Scan(&n); err != nil {
-		e.t.Fatal(err)
-	}
-	return n
+	return storetest.Count(e.t, e.url, sql)
 }
 
 // outboxEvents returns the CloudEvents the store's writes produced.

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/handlers"
@@ -128,17 +126,7 @@ func (a *api) create(user, body string) map[string]any {
 // rows counts rows straight from the database.
 func (a *api) rows(sql string) int64 {
 	a.t.Helper()
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, a.db)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	var n int64
-	if err := c.QueryRow(ctx, sql).Scan(&n); err != nil {
-		a.t.Fatal(err)
-	}
-	return n
+	return storetest.Count(a.t, a.db, sql)
 }
 
 func (a *api) expect(r resp, status int, code string) {

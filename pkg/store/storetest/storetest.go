@@ -155,3 +155,20 @@ func randHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Count runs a counting query on the database at url directly (outside any
+// store), for tests that assert the rows a change left.
+func Count(tb testing.TB, url, sql string, args ...any) int64 {
+	tb.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var n int64
+	if err := c.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
