@@ -1,7 +1,6 @@
 package updates
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -29,46 +28,15 @@ type sseMsg struct{ id, typ, data string }
 // open starts a stream for user and returns its messages as they come.
 func open(t *testing.T, base, user, lastID string) (<-chan sseMsg, func()) {
 	t.Helper()
-	tok, _ := auth.Sign([]byte(secret), user, time.Now(), time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/updates", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := request(t, base, user, lastID)
 	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("stream answered %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	out := make(chan sseMsg, 100)
-	go func() {
-		defer close(out)
-		defer res.Body.Close()
-		sc := bufio.NewScanner(res.Body)
-		var m sseMsg
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if m.data != "" {
-					out <- m
-				}
-				m = sseMsg{}
-			case strings.HasPrefix(line, "id:"):
-				m.id = strings.TrimSpace(strings.TrimPrefix(line, "id:"))
-			case strings.HasPrefix(line, "event:"):
-				m.typ = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-			case strings.HasPrefix(line, "data:"):
-				m.data += strings.TrimSpace(strings.TrimPrefix(line, "data:"))
-			}
-		}
-	}()
+	go read(res.Body, out)
 	// The stream reads from the end once it is open: wait for the first byte.
 	time.Sleep(300 * time.Millisecond)
-	return out, cancel
+	return out, func() { res.Body.Close() }
 }
 
 func publish(t *testing.T, cl *kgo.Client, user, title string, typ string) {
