@@ -257,3 +257,26 @@ func TestBodyEncodesBeforeStatus(t *testing.T) {
 		t.Errorf("the 500 was not logged: %s", logged.String())
 	}
 }
+
+// TestStatusShowsOnlyPublicWords: a client sees an error's public message or
+// its kind's fixed text, never the text of a cause wrapped under it (a
+// driver's, a constraint's, a library's), whatever the status.
+func TestStatusShowsOnlyPublicWords(t *testing.T) {
+	cause := errors.New(`pq: duplicate key value violates unique constraint "secret_internal_name"`)
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{errs.Wrap(errs.ErrConflict, "duplicate idempotency key", cause), "conflict: duplicate idempotency key"},
+		{fmt.Errorf("%w: %w", errs.ErrConflict, cause), "conflict"},
+		{fmt.Errorf("%w: %w", errs.ErrForbidden, cause), "forbidden"},
+		{fmt.Errorf("%w: %w", errs.ErrUnauthenticated, cause), "unauthenticated"},
+		{fmt.Errorf("%w: %w", errs.ErrTooMany, cause), "too many requests"},
+		{errs.With(errs.ErrUnauthenticated, "token expired"), "unauthenticated: token expired"},
+	}
+	for _, c := range cases {
+		if _, d := Status(c.err); d.Message != c.want {
+			t.Errorf("Status(%v) shows %q, want %q", c.err, d.Message, c.want)
+		}
+	}
+}
