@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +211,14 @@ func TestMetricsByRoute(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode, string(b)
 	}
+	// The registry is process-wide and other tests in this package count
+	// requests too (in any order under -shuffle), so compare before and after.
+	series := map[string]int{
+		`taskflow_http_request_duration_seconds_count{method="GET",route="/api/tasks/{id}",status="404"}`: 2,
+		`taskflow_http_request_duration_seconds_count{method="GET",route="other",status="404"}`:           1,
+		`taskflow_http_request_duration_seconds_count{method="GET",route="/api/updates",status="200"}`:    1,
+	}
+	_, before := get("/metrics")
 	get("/api/tasks/0193f0c2-0000-7000-8000-000000000001")
 	get("/api/tasks/0193f0c2-0000-7000-8000-000000000002")
 	get("/nowhere")
@@ -217,13 +226,9 @@ func TestMetricsByRoute(t *testing.T) {
 		t.Errorf("stream: %d %q", status, body)
 	}
 	_, metrics := get("/metrics")
-	for _, want := range []string{
-		`taskflow_http_request_duration_seconds_count{method="GET",route="/api/tasks/{id}",status="404"} 2`,
-		`taskflow_http_request_duration_seconds_count{method="GET",route="other",status="404"} 1`,
-		`taskflow_http_request_duration_seconds_count{method="GET",route="/api/updates",status="200"} 1`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %s", want)
+	for name, delta := range series {
+		if got := sampleValue(metrics, name) - sampleValue(before, name); got != delta {
+			t.Errorf("%s grew by %d, want %d", name, got, delta)
 		}
 	}
 	if strings.Contains(metrics, "0193f0c2") {
@@ -279,4 +284,16 @@ func TestStatusShowsOnlyPublicWords(t *testing.T) {
 			t.Errorf("Status(%v) shows %q, want %q", c.err, d.Message, c.want)
 		}
 	}
+}
+
+// sampleValue is the integer value of one series in a Prometheus text
+// exposition, or 0 when the series is absent.
+func sampleValue(exposition, series string) int {
+	for _, line := range strings.Split(exposition, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
