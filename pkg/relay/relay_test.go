@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/events"
@@ -213,5 +215,177 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	defer cluster.Close()
 	if got := consume(t, addr, events.TopicTaskEvents, 600, 60*time.Second); len(got) != 600 {
 		t.Fatalf("%d of 600 events after a broker restart", len(got))
+	}
+}
+
+// listen counts the outbox's notifications on a connection of its own. The
+// count it returns covers every notification committed before the call:
+// it sends one of its own and waits for it, notifications being delivered
+// in commit order.
+func listen(t *testing.T, url string) (count func() int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN taskflow_outbox"); err != nil {
+		t.Fatal(err)
+	}
+	sender, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	marks := make(chan string, 10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			note, err := conn.WaitForNotification(ctx)
+			if err != nil {
+				return
+			}
+			if note.Payload != "" {
+				marks <- note.Payload
+				continue
+			}
+			n.Add(1)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = conn.Close(context.Background())
+		_ = sender.Close(context.Background())
+	})
+	sent := 0
+	return func() int64 {
+		t.Helper()
+		sent++
+		mark := fmt.Sprint("mark", sent)
+		if _, err := sender.Exec(ctx, "SELECT pg_notify('taskflow_outbox', $1)", mark); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-marks:
+			if got != mark {
+				t.Fatalf("listener got mark %q, want %q", got, mark)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("listener: own notification not received")
+		}
+		return n.Load()
+	}
+}
+
+// waitUntil polls cond every 10 ms until it holds, failing the test after within.
+func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestNoNotificationWhileBusy: while the relay is awake (here retrying a
+// Kafka that does not answer), writes send no notification; the outbox's
+// trigger notifies only a sleeping relay.
+func TestNoNotificationWhileBusy(t *testing.T) {
+	st, url := storetest.New(t)
+	notes := listen(t, url)
+	r := startRelay(t, st, url, kafkatest.FreeAddr(t))
+	waitUntil(t, 30*time.Second, "relay asleep", func() bool { return r.Sleeps() > 0 })
+	ctx := context.Background()
+	if _, _, err := st.Create(ctx, ops.Insert(newTask(t, "alice", "wakes it")), nil); err != nil {
+		t.Fatal(err)
+	}
+	before := notes()
+	if before == 0 {
+		t.Fatal("no notification for a write while the relay slept")
+	}
+	for i := range 200 {
+		if _, _, err := st.Create(ctx, ops.Insert(newTask(t, "alice", fmt.Sprint("busy", i))), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := notes() - before; n > 5 {
+		t.Errorf("%d notifications for 200 writes while the relay was awake, want at most the few sent before it woke", n)
+	}
+	if n, _, _ := st.Backlog(ctx); n != 201 {
+		t.Errorf("backlog %d, want 201", n)
+	}
+}
+
+// TestLastLookWaitsForOpenWriter: a writer that shared the wake lock (the
+// relay was awake) commits while the relay is about to sleep. It sends no
+// notification, and its event is published anyway: the relay's acquisition
+// of the lock waits for the writer, and its last look sees the row. The
+// relay's safety-net wake-up is set far beyond the test, so only that path
+// can publish it. Then, with the relay asleep, a write notifies and is
+// published.
+func TestLastLookWaitsForOpenWriter(t *testing.T) {
+	st, url := storetest.New(t)
+	addr := kafkatest.Start(t)
+	notes := listen(t, url)
+	ctx := context.Background()
+
+	w, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	tx, err := w.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "0b9a5a52-6f1e-4c39-9a53-2d2f4f7c1a01"
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, type, source, subject, topics, time, data)
+		VALUES ($1, $2, 'test', 'task-1', $3, now(), '{}')`, id, events.TaskCreated, []string{events.TopicTaskEvents}); err != nil {
+		t.Fatal(err)
+	}
+
+	r := New(Config{Config: kafka.Config{Brokers: []string{addr}}, Batch: 200}, st, url, quiet)
+	r.Wait = 10 * time.Minute
+	r.LockWait = 10 * time.Minute
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitUntil(t, 30*time.Second, "relay waiting for the open writer", func() bool {
+		var n int
+		err := w.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`,
+			store.WakeLock).Scan(&n)
+		return err == nil && n == 1
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := consume(t, addr, events.TopicTaskEvents, 1, 30*time.Second); got[id] == nil {
+		t.Fatalf("the open writer's event was not published (got %d)", len(got))
+	}
+	if n := notes(); n != 0 {
+		t.Errorf("%d notifications, want none: the writer committed while the relay was awake", n)
+	}
+
+	waitUntil(t, 30*time.Second, "relay asleep", func() bool { return r.Sleeps() > 0 })
+	tk, _, err := st.Create(ctx, ops.Insert(newTask(t, "alice", "while asleep")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := consume(t, addr, events.TopicTaskEvents, 2, 30*time.Second)
+	found := false
+	for _, rec := range got {
+		found = found || string(rec.Key) == tk.ID
+	}
+	if !found {
+		t.Fatalf("the event written while the relay slept was not published")
+	}
+	if n := notes(); n != 1 {
+		t.Errorf("%d notifications, want 1: the relay was asleep", n)
 	}
 }
