@@ -26,8 +26,15 @@ func scanNotification(row pgx.Row) (events.Notification, error) {
 // Notify stores the notification of a reminder once, with its
 // notification.created event for the live stream. It returns the stored
 // notification (the first one on a redelivery), whether this call created
-// it, and whether its webhook delivery is still owed.
+// it, and whether a webhook delivery of it is still owed.
 func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notification, bool, bool, error) {
+	return s.NotifyWebhook(ctx, n, false)
+}
+
+// NotifyWebhook is Notify that, when webhook is true, also stores the
+// notification's webhook delivery (due at once) in the same transaction, for
+// the webhook worker to post (WebhooksDue); a redelivery adds none.
+func (s *Store) NotifyWebhook(ctx context.Context, n events.Notification, webhook bool) (events.Notification, bool, bool, error) {
 	var (
 		out     events.Notification
 		created bool
@@ -46,28 +53,34 @@ func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notif
 			pgx.NamedArgs{"id": n.ID, "user_id": n.UserID, "task_id": n.TaskID, "title": n.Title,
 				"message": n.Message, "remind_at": n.RemindAt, "delivered_at": n.DeliveredAt}))
 		if errors.Is(err, pgx.ErrNoRows) {
-			var delivered *time.Time
 			out, err = scanNotification(tx.QueryRow(ctx, `SELECT `+notificationColumns+` FROM notifications
 				WHERE task_id = $1 AND remind_at = $2`, n.TaskID, n.RemindAt))
 			if err == nil {
-				err = tx.QueryRow(ctx, `SELECT webhook_delivered_at FROM notifications WHERE id = $1`, out.ID).Scan(&delivered)
+				err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+					WHERE notification_id = $1 AND delivered_at IS NULL)`, out.ID).Scan(&owed)
 			}
-			owed = delivered == nil
 			return err
 		}
 		if err != nil {
 			return err
 		}
-		created, owed = true, true
+		created, owed = true, webhook
+		if webhook {
+			if _, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (notification_id, next_at) VALUES ($1, $2)`,
+				out.ID, out.DeliveredAt); err != nil {
+				return err
+			}
+		}
 		return s.writeEvents(ctx, tx, []events.Event{events.Notified(s.Source, out)})
 	})
 	return out, created, owed, err
 }
 
-// WebhookDone records the webhook's final answer for a notification.
+// WebhookDone records the webhook's final answer for a notification (0: no
+// answer, given up): the delivery is done and may be purged.
 func (s *Store) WebhookDone(ctx context.Context, id string, status int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET webhook_delivered_at = now(), webhook_status = $2
-		WHERE id = $1`, id, status)
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries SET delivered_at = now(), status = $2,
+		attempts = attempts + 1 WHERE notification_id = $1`, id, status)
 	return dbErr(err)
 }
 
@@ -106,10 +119,11 @@ func (s *Store) MarkRead(ctx context.Context, user, id string, read bool) (event
 	return n, dbErr(err)
 }
 
-// WebhookLater records a failed webhook attempt and when to try again.
-func (s *Store) WebhookLater(ctx context.Context, id string, next time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET webhook_attempts = webhook_attempts + 1,
-		webhook_next_at = $2 WHERE id = $1 AND webhook_delivered_at IS NULL`, id, next)
+// WebhookLater records a failed webhook attempt (status 0: no answer) and
+// when to try again.
+func (s *Store) WebhookLater(ctx context.Context, id string, status int, next time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2,
+		next_at = $3 WHERE notification_id = $1 AND delivered_at IS NULL`, id, status, next)
 	return dbErr(err)
 }
 
@@ -119,13 +133,17 @@ type OwedWebhook struct {
 	Attempts int
 }
 
-// WebhooksDue claims up to limit owed deliveries whose time has come, pushing
-// their next time forward by lease so that a concurrent sweeper skips them.
+// WebhooksDue claims up to limit owed deliveries whose time has come, oldest
+// first, pushing their next time forward by lease so that a concurrent
+// worker skips them.
 func (s *Store) WebhooksDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OwedWebhook, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE notifications SET webhook_next_at = $2
-		WHERE id IN (SELECT id FROM notifications WHERE webhook_delivered_at IS NULL AND webhook_next_at <= $1
-			ORDER BY webhook_next_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING `+notificationColumns+`, webhook_attempts`, now, now.Add(lease), limit)
+	rows, err := s.pool.Query(ctx, `WITH claimed AS (
+			UPDATE webhook_deliveries SET next_at = $2
+			WHERE notification_id IN (SELECT notification_id FROM webhook_deliveries
+				WHERE delivered_at IS NULL AND next_at <= $1 ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+			RETURNING notification_id, attempts)
+		SELECT n.id, n.user_id, n.task_id, n.title, n.message, n.remind_at, n.delivered_at, n.read, c.attempts
+		FROM claimed c JOIN notifications n ON n.id = c.notification_id ORDER BY n.delivered_at`, now, now.Add(lease), limit)
 	if err != nil {
 		return nil, dbErr(err)
 	}
