@@ -75,6 +75,80 @@ type Notifier struct {
 	Now     func() time.Time
 	client  *http.Client
 	wake    chan struct{}
+
+	mu      sync.Mutex
+	pending []*toStore
+	writers int
+}
+
+// toStore is a notification waiting for its transaction.
+type toStore struct {
+	n       events.Notification
+	created bool
+	err     error
+	done    chan struct{}
+}
+
+// Writers bounds the transactions the notify handlers have open at once, and
+// Batch the notifications in one: under a burst, the deliveries that arrive
+// while the transactions are busy are stored together in the next, so a
+// thousand reminders due in the same second take tens of commits, not a
+// thousand; a lone reminder has a transaction to itself at once.
+const (
+	Writers = 4
+	Batch   = 100
+)
+
+// store stores n (and its webhook delivery) in the next transaction with
+// room and reports whether it created it.
+func (n *Notifier) store(ctx context.Context, notif events.Notification) (bool, error) {
+	w := &toStore{n: notif, done: make(chan struct{})}
+	n.mu.Lock()
+	n.pending = append(n.pending, w)
+	if n.writers < Writers {
+		n.writers++
+		go n.write()
+	}
+	n.mu.Unlock()
+	select {
+	case <-w.done:
+		return w.created, w.err
+	case <-ctx.Done():
+		// It may still be stored: a redelivery finds it and is acknowledged.
+		return false, ctx.Err()
+	}
+}
+
+// write stores the pending notifications, a batch per transaction, until
+// none is left.
+func (n *Notifier) write() {
+	for {
+		n.mu.Lock()
+		batch := n.pending[:min(len(n.pending), Batch)]
+		n.pending = n.pending[len(batch):]
+		if len(batch) == 0 {
+			n.pending = nil
+			n.writers--
+			n.mu.Unlock()
+			return
+		}
+		n.mu.Unlock()
+		ns := make([]events.Notification, len(batch))
+		for i, w := range batch {
+			ns[i] = w.n
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		res, err := n.Store.NotifyMany(ctx, ns, n.Webhook.URL != "")
+		cancel()
+		for i, w := range batch {
+			if err != nil {
+				w.err = err
+			} else {
+				w.created = res[i].Created
+			}
+			close(w.done)
+		}
+	}
 }
 
 // GiveUp is how long an owed webhook delivery is retried.
@@ -117,8 +191,8 @@ func (n *Notifier) Consumers(*fn.Deps) map[string]fn.EventHandler {
 		if r.DueDate != nil {
 			msg += " (due " + r.DueDate.UTC().Format(time.RFC3339) + ")"
 		}
-		_, fresh, _, err := n.Store.NotifyWebhook(ctx, events.Notification{UserID: r.UserID, TaskID: r.TaskID, Title: r.Title,
-			Message: msg, RemindAt: r.RemindAt.UTC(), DeliveredAt: n.Now().UTC()}, n.Webhook.URL != "")
+		fresh, err := n.store(ctx, events.Notification{UserID: r.UserID, TaskID: r.TaskID, Title: r.Title,
+			Message: msg, RemindAt: r.RemindAt.UTC(), DeliveredAt: n.Now().UTC()})
 		if err != nil {
 			return err
 		}

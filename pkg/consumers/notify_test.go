@@ -340,3 +340,37 @@ func TestNotifyRefusesBadReminders(t *testing.T) {
 		t.Errorf("bad reminders stored %d notifications", n)
 	}
 }
+
+// TestNotifyBurstStoresEachOnce: a burst of reminders delivered concurrently,
+// each twice (so that both copies can share a transaction), stores each
+// notification, its live-stream event and its webhook delivery exactly once.
+func TestNotifyBurstStoresEachOnce(t *testing.T) {
+	hook := consumers.Webhook{URL: "http://127.0.0.1:1/", Tries: 1, Timeout: time.Second}
+	e := newEnv(t, consumers.Notify(hook))
+	const n = 60
+	var wg sync.WaitGroup
+	statuses := make(chan int, 2*n)
+	for i := range 2 * n {
+		wg.Go(func() {
+			id := fmt.Sprintf("0193f0c2-0000-7000-8000-2%011d", i%n)
+			statuses <- e.deliver(reminder(fmt.Sprintf("burst-%d", i%n), fmt.Sprintf("user-%d", i%7), id), false)
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != http.StatusAccepted {
+			t.Fatalf("a reminder of the burst answered %d", s)
+		}
+	}
+	for what, sql := range map[string]string{
+		"notifications":      "SELECT count(DISTINCT task_id) FROM notifications",
+		"all notifications":  "SELECT count(*) FROM notifications",
+		"live-stream events": "SELECT count(*) FROM outbox WHERE type = 'dev.taskflow.notification.created'",
+		"webhook deliveries": "SELECT count(*) FROM webhook_deliveries d JOIN notifications n ON n.id = d.notification_id",
+	} {
+		if c := e.rows(sql); c != n {
+			t.Errorf("%s: %d, want %d", what, c, n)
+		}
+	}
+}

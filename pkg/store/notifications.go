@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,45 +35,118 @@ func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notif
 // notification's webhook delivery (due at once) in the same transaction, for
 // the webhook worker to post (WebhooksDue); a redelivery adds none.
 func (s *Store) NotifyWebhook(ctx context.Context, n events.Notification, webhook bool) (events.Notification, bool, bool, error) {
-	var (
-		out     events.Notification
-		created bool
-		owed    bool
-	)
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	res, err := s.NotifyMany(ctx, []events.Notification{n}, webhook)
+	if err != nil {
+		return events.Notification{}, false, false, err
+	}
+	r := res[0]
+	owed := r.Created && webhook
+	if !r.Created {
+		err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+			WHERE notification_id = $1 AND delivered_at IS NULL)`, r.ID).Scan(&owed)
+	}
+	return r.Notification, r.Created, owed, dbErr(err)
+}
+
+// Notified is the outcome of one notification of NotifyMany.
+type Notified struct {
+	events.Notification      // as stored: the first one on a redelivery
+	Created             bool // stored by this call
+}
+
+// NotifyMany stores many reminders' notifications in one transaction, each
+// once (per task and reminder time, also within ns), with their
+// notification.created events and, when webhook is true, the webhook
+// deliveries of those it creates. Its results are in the order of ns.
+func (s *Store) NotifyMany(ctx context.Context, ns []events.Notification, webhook bool) ([]Notified, error) {
+	out := make([]Notified, len(ns))
+	ids := make([]string, len(ns))
+	users, tasks, titles, msgs := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
+	remind, delivered := make([]time.Time, len(ns)), make([]time.Time, len(ns))
+	for i, n := range ns {
 		id, err := uuid.NewV7()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		n.ID = id.String()
-		n.RemindAt, n.DeliveredAt = n.RemindAt.Truncate(time.Microsecond), n.DeliveredAt.Truncate(time.Microsecond)
-		out, err = scanNotification(tx.QueryRow(ctx, `INSERT INTO notifications (id, user_id, task_id, title, message,
-				remind_at, delivered_at) VALUES (@id, @user_id, @task_id, @title, @message, @remind_at, @delivered_at)
+		ids[i], users[i], tasks[i], titles[i], msgs[i] = id.String(), n.UserID, n.TaskID, n.Title, n.Message
+		remind[i], delivered[i] = n.RemindAt.Truncate(time.Microsecond), n.DeliveredAt.Truncate(time.Microsecond)
+	}
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO notifications (id, user_id, task_id, title, message, remind_at, delivered_at)
+			SELECT * FROM unnest(@ids::uuid[], @users::text[], @tasks::uuid[], @titles::text[], @messages::text[],
+				@remind_at::timestamptz[], @delivered_at::timestamptz[])
 			ON CONFLICT (task_id, remind_at) DO NOTHING RETURNING `+notificationColumns,
-			pgx.NamedArgs{"id": n.ID, "user_id": n.UserID, "task_id": n.TaskID, "title": n.Title,
-				"message": n.Message, "remind_at": n.RemindAt, "delivered_at": n.DeliveredAt}))
-		if errors.Is(err, pgx.ErrNoRows) {
-			out, err = scanNotification(tx.QueryRow(ctx, `SELECT `+notificationColumns+` FROM notifications
-				WHERE task_id = $1 AND remind_at = $2`, n.TaskID, n.RemindAt))
-			if err == nil {
-				err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
-					WHERE notification_id = $1 AND delivered_at IS NULL)`, out.ID).Scan(&owed)
-			}
-			return err
-		}
+			pgx.NamedArgs{"ids": ids, "users": users, "tasks": tasks, "titles": titles, "messages": msgs,
+				"remind_at": remind, "delivered_at": delivered})
 		if err != nil {
 			return err
 		}
-		created, owed = true, webhook
+		made, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Notification, error) { return scanNotification(r) })
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]events.Notification, len(made))
+		for _, n := range made {
+			byID[n.ID] = n
+		}
+		type key struct {
+			task string
+			at   time.Time
+		}
+		var missing []int
+		for i, id := range ids {
+			if n, ok := byID[id]; ok {
+				out[i] = Notified{Notification: n, Created: true}
+			} else {
+				missing = append(missing, i)
+			}
+		}
+		if len(missing) > 0 { // redeliveries: the notifications stored before
+			mt, ma := make([]string, len(missing)), make([]time.Time, len(missing))
+			for j, i := range missing {
+				mt[j], ma[j] = tasks[i], remind[i]
+			}
+			rows, err := tx.Query(ctx, `SELECT `+notificationColumns+` FROM notifications
+				WHERE (task_id, remind_at) IN (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]))`, mt, ma)
+			if err != nil {
+				return err
+			}
+			old, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Notification, error) { return scanNotification(r) })
+			if err != nil {
+				return err
+			}
+			byKey := make(map[key]events.Notification, len(old))
+			for _, n := range old {
+				byKey[key{n.TaskID, n.RemindAt.UTC()}] = n
+			}
+			for _, i := range missing {
+				n, ok := byKey[key{tasks[i], remind[i].UTC()}]
+				if !ok {
+					return fmt.Errorf("notification of task %s at %s neither stored nor found", tasks[i], remind[i])
+				}
+				out[i] = Notified{Notification: n}
+			}
+		}
+		if len(made) == 0 {
+			return nil
+		}
+		evs := make([]events.Event, len(made))
+		owed := make([]string, len(made))
+		for i, n := range made {
+			evs[i], owed[i] = events.Notified(s.Source, n), n.ID
+		}
 		if webhook {
-			if _, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (notification_id, next_at) VALUES ($1, $2)`,
-				out.ID, out.DeliveredAt); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (notification_id, next_at)
+				SELECT unnest($1::uuid[]), now()`, owed); err != nil {
 				return err
 			}
 		}
-		return s.writeEvents(ctx, tx, []events.Event{events.Notified(s.Source, out)})
+		return s.writeEvents(ctx, tx, evs)
 	})
-	return out, created, owed, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // WebhookDone records the webhook's final answer for a notification (0: no
