@@ -133,9 +133,11 @@ func (n *Notifier) write() {
 			return
 		}
 		n.mu.Unlock()
-		ns := make([]events.Notification, len(batch))
+		// Delivered as of this transaction, not as of the event's arrival.
+		ns, now := make([]events.Notification, len(batch)), n.Now().UTC()
 		for i, w := range batch {
 			ns[i] = w.n
+			ns[i].DeliveredAt = now
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		res, err := n.Store.NotifyMany(ctx, ns, n.Webhook.URL != "")
@@ -192,7 +194,7 @@ func (n *Notifier) Consumers(*fn.Deps) map[string]fn.EventHandler {
 			msg += " (due " + r.DueDate.UTC().Format(time.RFC3339) + ")"
 		}
 		fresh, err := n.store(ctx, events.Notification{UserID: r.UserID, TaskID: r.TaskID, Title: r.Title,
-			Message: msg, RemindAt: r.RemindAt.UTC(), DeliveredAt: n.Now().UTC()})
+			Message: msg, RemindAt: r.RemindAt.UTC()})
 		if err != nil {
 			return err
 		}
