@@ -12,11 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/binding"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/taskflow/taskflow/pkg/consumers"
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
+	"github.com/taskflow/taskflow/pkg/store/storetest"
 )
 
 // webhook records what it is sent and answers with status().
@@ -372,5 +375,52 @@ func TestNotifyBurstStoresEachOnce(t *testing.T) {
 		if c := e.rows(sql); c != n {
 			t.Errorf("%s: %d, want %d", what, c, n)
 		}
+	}
+}
+
+// BenchmarkNotifyBurst: 1,000 reminder.due events posted to the notify
+// handler by 32 concurrent deliveries (the local Broker's parallelism for an
+// unordered source), with no webhook and with a webhook on a port that
+// refuses connections; one op is the whole burst, answered and stored.
+func BenchmarkNotifyBurst(b *testing.B) {
+	for name, url := range map[string]string{"no-webhook": "", "webhook-refused": "http://127.0.0.1:1/"} {
+		b.Run(name, func(b *testing.B) { notifyBurst(b, consumers.Webhook{URL: url, Tries: 3, Timeout: time.Second}) })
+	}
+}
+
+func notifyBurst(b *testing.B, hook consumers.Webhook) {
+	st, _ := storetest.New(b)
+	st.Source = events.Source("bench")
+	srv := httptest.NewServer(fn.Events(quiet, consumers.Notify(hook)(&fn.Deps{Store: st, Log: quiet, Now: time.Now})))
+	b.Cleanup(srv.Close)
+	const burst, parallel = 1000, 32
+	round := 0
+	for b.Loop() {
+		round++
+		next := make(chan int, burst)
+		for i := range burst {
+			next <- i
+		}
+		close(next)
+		var wg sync.WaitGroup
+		for range parallel {
+			wg.Go(func() {
+				for i := range next {
+					ev := reminder(fmt.Sprintf("b-%d-%d", round, i), "bench", fmt.Sprintf("0193f0c2-0000-7000-8000-%04d%08d", round, i))
+					req, _ := http.NewRequest(http.MethodPost, srv.URL, nil)
+					if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&ev), req); err != nil {
+						b.Error(err)
+						return
+					}
+					res, err := http.DefaultClient.Do(req)
+					if err != nil || res.StatusCode != http.StatusAccepted {
+						b.Errorf("delivery: %v %v", err, res)
+						return
+					}
+					res.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
 	}
 }
