@@ -14,7 +14,8 @@ import (
 // reminders creates -requests tasks whose reminders are all due in the same
 // second (-duration from now), waits for them, and reports from PostgreSQL
 // how many fired, whether any fired early, and how late they fired (the
-// reminder function's reminders_fired) and arrived as notifications.
+// reminder function's reminders_fired) and arrived as notifications, and
+// how much of that came after the firing.
 func reminders(ctx context.Context, o options) error {
 	a, err := newAPI(o)
 	if err != nil {
@@ -45,6 +46,11 @@ func reminders(ctx context.Context, o options) error {
 		WHERE t.user_id = $1 AND t.title LIKE $2`
 	const qn = `SELECT n.delivered_at - n.remind_at FROM notifications n JOIN tasks t ON t.id = n.task_id
 		WHERE t.user_id = $1 AND t.title LIKE $2`
+	// The part of the lateness after the firing: the outbox, the relay,
+	// Kafka, the Broker and the notify function.
+	const qp = `SELECT n.delivered_at - f.fired_at FROM notifications n JOIN reminders_fired f
+		ON f.task_id = n.task_id AND f.remind_at = n.remind_at JOIN tasks t ON t.id = n.task_id
+		WHERE t.user_id = $1 AND t.title LIKE $2`
 	collect := func(sql string) ([]time.Duration, error) {
 		rows, err := db.Query(ctx, sql, o.user, run+" %")
 		if err != nil {
@@ -72,5 +78,10 @@ func reminders(ctx context.Context, o options) error {
 	}
 	fmt.Fprintf(o.out, "fired %d of %d, early %d; lateness (fired_at - remind_at) %s\n", len(fired), o.requests-failed, early, summary(fired))
 	fmt.Fprintf(o.out, "notified %d; lateness to the notification (delivered_at - remind_at) %s\n", len(notified), summary(notified))
+	after, err := collect(qp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.out, "firing to the notification (delivered_at - fired_at) %s\n", summary(after))
 	return nil
 }

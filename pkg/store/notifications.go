@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,48 +26,134 @@ func scanNotification(row pgx.Row) (events.Notification, error) {
 // Notify stores the notification of a reminder once, with its
 // notification.created event for the live stream. It returns the stored
 // notification (the first one on a redelivery), whether this call created
-// it, and whether its webhook delivery is still owed.
+// it, and whether a webhook delivery of it is still owed.
 func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notification, bool, bool, error) {
-	var (
-		out     events.Notification
-		created bool
-		owed    bool
-	)
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return err
-		}
-		n.ID = id.String()
-		n.RemindAt, n.DeliveredAt = n.RemindAt.Truncate(time.Microsecond), n.DeliveredAt.Truncate(time.Microsecond)
-		out, err = scanNotification(tx.QueryRow(ctx, `INSERT INTO notifications (id, user_id, task_id, title, message,
-				remind_at, delivered_at) VALUES (@id, @user_id, @task_id, @title, @message, @remind_at, @delivered_at)
-			ON CONFLICT (task_id, remind_at) DO NOTHING RETURNING `+notificationColumns,
-			pgx.NamedArgs{"id": n.ID, "user_id": n.UserID, "task_id": n.TaskID, "title": n.Title,
-				"message": n.Message, "remind_at": n.RemindAt, "delivered_at": n.DeliveredAt}))
-		if errors.Is(err, pgx.ErrNoRows) {
-			var delivered *time.Time
-			out, err = scanNotification(tx.QueryRow(ctx, `SELECT `+notificationColumns+` FROM notifications
-				WHERE task_id = $1 AND remind_at = $2`, n.TaskID, n.RemindAt))
-			if err == nil {
-				err = tx.QueryRow(ctx, `SELECT webhook_delivered_at FROM notifications WHERE id = $1`, out.ID).Scan(&delivered)
-			}
-			owed = delivered == nil
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		created, owed = true, true
-		return s.writeEvents(ctx, tx, []events.Event{events.Notified(s.Source, out)})
-	})
-	return out, created, owed, err
+	return s.NotifyWebhook(ctx, n, false)
 }
 
-// WebhookDone records the webhook's final answer for a notification.
+// NotifyWebhook is Notify that, when webhook is true, also stores the
+// notification's webhook delivery (due at once) in the same transaction, for
+// the webhook worker to post (WebhooksDue); a redelivery adds none.
+func (s *Store) NotifyWebhook(ctx context.Context, n events.Notification, webhook bool) (events.Notification, bool, bool, error) {
+	res, err := s.NotifyMany(ctx, []events.Notification{n}, webhook)
+	if err != nil {
+		return events.Notification{}, false, false, err
+	}
+	r := res[0]
+	owed := r.Created && webhook
+	if !r.Created {
+		err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+			WHERE notification_id = $1 AND delivered_at IS NULL)`, r.ID).Scan(&owed)
+	}
+	return r.Notification, r.Created, owed, dbErr(err)
+}
+
+// Notified is the outcome of one notification of NotifyMany.
+type Notified struct {
+	events.Notification      // as stored: the first one on a redelivery
+	Created             bool // stored by this call
+}
+
+// NotifyMany stores many reminders' notifications in one transaction, each
+// once (per task and reminder time, also within ns), with their
+// notification.created events and, when webhook is true, the webhook
+// deliveries of those it creates. Its results are in the order of ns.
+func (s *Store) NotifyMany(ctx context.Context, ns []events.Notification, webhook bool) ([]Notified, error) {
+	out := make([]Notified, len(ns))
+	ids := make([]string, len(ns))
+	users, tasks, titles, msgs := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
+	remind, delivered := make([]time.Time, len(ns)), make([]time.Time, len(ns))
+	for i, n := range ns {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, err
+		}
+		ids[i], users[i], tasks[i], titles[i], msgs[i] = id.String(), n.UserID, n.TaskID, n.Title, n.Message
+		remind[i], delivered[i] = n.RemindAt.Truncate(time.Microsecond), n.DeliveredAt.Truncate(time.Microsecond)
+	}
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO notifications (id, user_id, task_id, title, message, remind_at, delivered_at)
+			SELECT * FROM unnest(@ids::uuid[], @users::text[], @tasks::uuid[], @titles::text[], @messages::text[],
+				@remind_at::timestamptz[], @delivered_at::timestamptz[])
+			ON CONFLICT (task_id, remind_at) DO NOTHING RETURNING `+notificationColumns,
+			pgx.NamedArgs{"ids": ids, "users": users, "tasks": tasks, "titles": titles, "messages": msgs,
+				"remind_at": remind, "delivered_at": delivered})
+		if err != nil {
+			return err
+		}
+		made, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Notification, error) { return scanNotification(r) })
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]events.Notification, len(made))
+		for _, n := range made {
+			byID[n.ID] = n
+		}
+		type key struct {
+			task string
+			at   time.Time
+		}
+		var missing []int
+		for i, id := range ids {
+			if n, ok := byID[id]; ok {
+				out[i] = Notified{Notification: n, Created: true}
+			} else {
+				missing = append(missing, i)
+			}
+		}
+		if len(missing) > 0 { // redeliveries: the notifications stored before
+			mt, ma := make([]string, len(missing)), make([]time.Time, len(missing))
+			for j, i := range missing {
+				mt[j], ma[j] = tasks[i], remind[i]
+			}
+			rows, err := tx.Query(ctx, `SELECT `+notificationColumns+` FROM notifications
+				WHERE (task_id, remind_at) IN (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]))`, mt, ma)
+			if err != nil {
+				return err
+			}
+			old, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Notification, error) { return scanNotification(r) })
+			if err != nil {
+				return err
+			}
+			byKey := make(map[key]events.Notification, len(old))
+			for _, n := range old {
+				byKey[key{n.TaskID, n.RemindAt.UTC()}] = n
+			}
+			for _, i := range missing {
+				n, ok := byKey[key{tasks[i], remind[i].UTC()}]
+				if !ok {
+					return fmt.Errorf("notification of task %s at %s neither stored nor found", tasks[i], remind[i])
+				}
+				out[i] = Notified{Notification: n}
+			}
+		}
+		if len(made) == 0 {
+			return nil
+		}
+		evs := make([]events.Event, len(made))
+		owed := make([]string, len(made))
+		for i, n := range made {
+			evs[i], owed[i] = events.Notified(s.Source, n), n.ID
+		}
+		if webhook {
+			if _, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (notification_id, next_at)
+				SELECT unnest($1::uuid[]), now()`, owed); err != nil {
+				return err
+			}
+		}
+		return s.writeEvents(ctx, tx, evs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WebhookDone records the webhook's final answer for a notification (0: no
+// answer, given up): the delivery is done and may be purged.
 func (s *Store) WebhookDone(ctx context.Context, id string, status int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET webhook_delivered_at = now(), webhook_status = $2
-		WHERE id = $1`, id, status)
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries SET delivered_at = now(), status = $2,
+		attempts = attempts + 1 WHERE notification_id = $1`, id, status)
 	return dbErr(err)
 }
 
@@ -106,10 +192,11 @@ func (s *Store) MarkRead(ctx context.Context, user, id string, read bool) (event
 	return n, dbErr(err)
 }
 
-// WebhookLater records a failed webhook attempt and when to try again.
-func (s *Store) WebhookLater(ctx context.Context, id string, next time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET webhook_attempts = webhook_attempts + 1,
-		webhook_next_at = $2 WHERE id = $1 AND webhook_delivered_at IS NULL`, id, next)
+// WebhookLater records a failed webhook attempt (status 0: no answer) and
+// when to try again.
+func (s *Store) WebhookLater(ctx context.Context, id string, status int, next time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2,
+		next_at = $3 WHERE notification_id = $1 AND delivered_at IS NULL`, id, status, next)
 	return dbErr(err)
 }
 
@@ -119,13 +206,17 @@ type OwedWebhook struct {
 	Attempts int
 }
 
-// WebhooksDue claims up to limit owed deliveries whose time has come, pushing
-// their next time forward by lease so that a concurrent sweeper skips them.
+// WebhooksDue claims up to limit owed deliveries whose time has come, oldest
+// first, pushing their next time forward by lease so that a concurrent
+// worker skips them.
 func (s *Store) WebhooksDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OwedWebhook, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE notifications SET webhook_next_at = $2
-		WHERE id IN (SELECT id FROM notifications WHERE webhook_delivered_at IS NULL AND webhook_next_at <= $1
-			ORDER BY webhook_next_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING `+notificationColumns+`, webhook_attempts`, now, now.Add(lease), limit)
+	rows, err := s.pool.Query(ctx, `WITH claimed AS (
+			UPDATE webhook_deliveries SET next_at = $2
+			WHERE notification_id IN (SELECT notification_id FROM webhook_deliveries
+				WHERE delivered_at IS NULL AND next_at <= $1 ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+			RETURNING notification_id, attempts)
+		SELECT n.id, n.user_id, n.task_id, n.title, n.message, n.remind_at, n.delivered_at, n.read, c.attempts
+		FROM claimed c JOIN notifications n ON n.id = c.notification_id ORDER BY n.delivered_at`, now, now.Add(lease), limit)
 	if err != nil {
 		return nil, dbErr(err)
 	}
