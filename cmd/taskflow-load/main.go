@@ -61,7 +61,7 @@ type mode struct {
 // modes are the tool's commands, in the order the usage line names them.
 var modes = []mode{
 	{"seed", seed}, {"create", creates}, {"search", searches}, {"filter", filters}, {"events", eventLatency},
-	{"successors", successors}, {"streams", streams}, {"fanout", fanout}, {"reminders", reminders}, {"schedcost", schedCost},
+	{"successors", successors}, {"completes", completes}, {"streams", streams}, {"fanout", fanout}, {"reminders", reminders}, {"schedcost", schedCost},
 	{"startup", startup}, {"firstscreen", firstScreens}, {"signin", signIns},
 }
 

@@ -188,6 +188,54 @@ func TestAuditOncePerEvent(t *testing.T) {
 	}
 }
 
+// TestAuditConcurrentDeliveries: deliveries arriving together, as the
+// Broker sends an unordered Trigger's events, are stored together (the
+// audit function's group commit), each once, every delivery answered only
+// for its own event: the one event the database refuses is a 400, and the
+// others are stored and acknowledged all the same.
+func TestAuditConcurrentDeliveries(t *testing.T) {
+	e := newEnv(t, consumers.Audit)
+	write(t, e.st)
+	base := e.outboxEvents()[0]
+	const n = 64
+	var evs []cloudevents.Event
+	for i := range n {
+		ev := base.Clone()
+		ev.SetID(fmt.Sprintf("concurrent-%d", i))
+		evs = append(evs, ev)
+	}
+	bad := base.Clone()
+	bad.SetID("nul-user")
+	var data map[string]any
+	if err := json.Unmarshal(base.Data(), &data); err != nil {
+		t.Fatal(err)
+	}
+	data["user_id"] = "al\x00ice"
+	raw, _ := json.Marshal(data)
+	_ = bad.SetData("application/json", raw)
+	statuses := make([]int, 3*n+1)
+	var wg sync.WaitGroup
+	for i := range 3 * n {
+		wg.Go(func() { statuses[i] = e.deliver(evs[i%n], i%2 == 0) })
+	}
+	wg.Go(func() { statuses[3*n] = e.deliver(bad, false) })
+	wg.Wait()
+	for i, st := range statuses[:3*n] {
+		if st != http.StatusAccepted {
+			t.Errorf("delivery %d of %s: %d", i, evs[i%n].ID(), st)
+		}
+	}
+	if st := statuses[3*n]; st != http.StatusBadRequest {
+		t.Errorf("the event with a NUL in its user id: %d, want 400", st)
+	}
+	if got := e.rows("SELECT count(*) FROM audit_events WHERE event_id LIKE 'concurrent-%'"); got != n {
+		t.Errorf("%d audit rows for %d events delivered three times each", got, n)
+	}
+	if got := e.rows("SELECT count(*) FROM audit_events WHERE event_id = 'nul-user'"); got != 0 {
+		t.Errorf("the refused event stored %d rows", got)
+	}
+}
+
 // TestBadEventsAre4xx: what can never succeed is refused without a retry and
 // stores nothing.
 func TestBadEventsAre4xx(t *testing.T) {

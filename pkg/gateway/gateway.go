@@ -127,11 +127,25 @@ func New(upstreams []string, log *slog.Logger) (*Gateway, error) {
 func (g *Gateway) proxy(name string, u *url.URL) *httputil.ReverseProxy {
 	p := httputil.NewSingleHostReverseProxy(u)
 	p.Transport = otelhttp.NewTransport(g.transport)
+	p.BufferPool = copyBuffers
 	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		fn.WriteError(w, r, g.log, errs.Wrap(errs.ErrUnavailable, "function "+name, err))
 	}
 	g.proxies[name] = p
 	return p
+}
+
+// copyBuffers lends the proxies the 32 KiB buffers they copy bodies with:
+// without a pool each proxied request allocates one.
+var copyBuffers httputil.BufferPool = bufferPool{&sync.Pool{New: func() any { return new([32 << 10]byte) }}}
+
+type bufferPool struct{ p *sync.Pool }
+
+func (b bufferPool) Get() []byte { return b.p.Get().(*[32 << 10]byte)[:] }
+func (b bufferPool) Put(v []byte) {
+	if len(v) == 32<<10 {
+		b.p.Put((*[32 << 10]byte)(v))
+	}
 }
 
 // The web function.

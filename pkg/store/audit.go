@@ -29,15 +29,59 @@ type AuditEntry struct {
 // Source (Actor is derived on reading); it reports false for an event
 // recorded before.
 func (s *Store) RecordAudit(ctx context.Context, user, taskID string, e AuditEntry) (bool, error) {
-	changes, _ := json.Marshal(e.Changes)
-	tag, err := s.pool.Exec(ctx, `INSERT INTO audit_events (event_id, user_id, task_id, type, time, changes, source)
-		VALUES (@event_id, @user_id, @task_id, @type, @time, @changes, @source) ON CONFLICT (event_id) DO NOTHING`,
-		pgx.NamedArgs{"event_id": e.EventID, "user_id": user, "task_id": taskID, "type": e.Type, "time": e.Time,
-			"changes": changes, "source": e.Source})
+	first, err := s.RecordAudits(ctx, []AuditRecord{{User: user, TaskID: taskID, Entry: e}})
 	if err != nil {
-		return false, dbErr(err)
+		return false, err
 	}
-	return tag.RowsAffected() == 1, nil
+	return first[0], nil
+}
+
+// AuditRecord is one entry of RecordAudits: an event of the user's task.
+type AuditRecord struct {
+	User, TaskID string
+	Entry        AuditEntry
+}
+
+// recordAudits inserts the rows given as parallel arrays, each once per
+// event id, and returns the ids it inserted.
+const recordAudits = `INSERT INTO audit_events (event_id, user_id, task_id, type, time, changes, source)
+	SELECT r.event_id, r.user_id, r.task_id, r.type, r.time, r.changes::jsonb, r.source
+	FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
+		AS r(event_id, user_id, task_id, type, time, changes, source)
+	ON CONFLICT (event_id) DO NOTHING RETURNING event_id`
+
+// RecordAudits stores every record in one statement, one commit, each once
+// per event id: all or none. It reports, for each record in order, whether it
+// was new (false for an event recorded before, or given twice in recs after
+// its first time). Errors are the store's (dbErr): an unreachable database
+// is errs.ErrUnavailable.
+func (s *Store) RecordAudits(ctx context.Context, recs []AuditRecord) ([]bool, error) {
+	n := len(recs)
+	ids, users, tasks, types := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	times, changes, sources := make([]time.Time, n), make([]string, n), make([]*string, n)
+	for i, r := range recs {
+		c, _ := json.Marshal(r.Entry.Changes)
+		ids[i], users[i], tasks[i], types[i] = r.Entry.EventID, r.User, r.TaskID, r.Entry.Type
+		times[i], changes[i], sources[i] = r.Entry.Time, string(c), r.Entry.Source
+	}
+	rows, err := s.pool.Query(ctx, recordAudits, ids, users, tasks, types, times, changes, sources)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	fresh := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		fresh[id] = true
+	}
+	out := make([]bool, n)
+	for i, id := range ids {
+		out[i] = fresh[id]
+		delete(fresh, id) // a second record of the same event is not new
+	}
+	return out, nil
 }
 
 // History returns the user's task's events, oldest first, at most limit;

@@ -43,7 +43,7 @@ func (s *Store) CreateSuccessor(ctx context.Context, consumer, eventID, predeces
 		if err != nil {
 			return err
 		}
-		w := next.WithTags(tags)
+		w := withTags(*next, tags)
 		args := rowArgs(w)
 		args["predecessor_id"] = predecessor
 		if _, err := scanTask(tx.QueryRow(ctx, insertSuccessor, args)); errors.Is(err, pgx.ErrNoRows) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -146,6 +147,16 @@ func canonicalTags(ctx context.Context, q querier, user string, tags []string) (
 		}
 	}
 	return out, nil
+}
+
+// withTags is w with its tags spelled as tags says. Tags spelled as given
+// already (the usual case) leave w as it is, its events derived and encoded
+// once: re-deriving them would encode the task again for nothing.
+func withTags(w ops.Write, tags []string) ops.Write {
+	if slices.Equal(tags, w.Task.Tags) && (tags == nil) == (w.Task.Tags == nil) {
+		return w
+	}
+	return w.WithTags(tags)
 }
 
 // querier is what pool and transaction have in common.
@@ -297,7 +308,7 @@ func (s *Store) insert(ctx context.Context, q querier, w ops.Write, count bool) 
 	if err != nil {
 		return task.Task{}, err
 	}
-	w = w.WithTags(tags)
+	w = withTags(w, tags)
 	// The event holds the whole task: if it encodes, so does the pattern.
 	evs, err := s.outboxJSON(ctx, w.Events)
 	if err != nil {
@@ -390,11 +401,14 @@ func (s *Store) Update(ctx context.Context, user, id string, ifMatch int64, step
 			out = cur
 			return err
 		}
-		tags, err := canonicalTags(ctx, tx, user, w.Task.Tags)
-		if err != nil {
-			return err
+		// Tags the task kept are spelled as stored already: no lookup.
+		if !slices.Equal(w.Task.Tags, cur.Tags) {
+			tags, err := canonicalTags(ctx, tx, user, w.Task.Tags)
+			if err != nil {
+				return err
+			}
+			w = withTags(w, tags)
 		}
-		w = w.WithTags(tags)
 		// A task whose events carry no data is not stored.
 		evs, err := s.outboxJSON(ctx, w.Events)
 		if err != nil {
