@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sourcesv1 "knative.dev/eventing-kafka-broker/control-plane/pkg/apis/sources/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/eventing/pkg/apis/feature"
 	"knative.dev/eventing/pkg/kncloudevents"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -58,7 +59,13 @@ type validatable interface {
 
 func validate(t *testing.T, name string, v validatable) {
 	t.Helper()
-	ctx := apis.WithinCreate(context.Background())
+	// Eventing's default feature flags (config-features as installed):
+	// delivery-timeout is enabled there.
+	flags, err := feature.NewFlagsConfigFromMap(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := feature.ToContext(apis.WithinCreate(context.Background()), flags)
 	v.SetDefaults(ctx)
 	if err := v.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
 		t.Errorf("%s: %v", name, err)
