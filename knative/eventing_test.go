@@ -7,17 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rickb777/date/period"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sourcesv1 "knative.dev/eventing-kafka-broker/control-plane/pkg/apis/sources/v1"
-	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/eventing/pkg/apis/feature"
+	"knative.dev/eventing/pkg/kncloudevents"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
-	"sigs.k8s.io/yaml"
 
+	"github.com/taskflow/taskflow/pkg/broker"
 	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/manifests"
 )
 
 type eventing struct {
@@ -27,47 +27,27 @@ type eventing struct {
 	services map[string]bool
 }
 
-var knownKinds = map[string]bool{"Service": true, "Broker": true, "Trigger": true, "KafkaSource": true, "ConfigMap": true}
-
+// loadEventing reads knative/ and triggers/ through pkg/manifests, which
+// decodes each object strictly into its Knative type and refuses any other kind.
 func loadEventing(t *testing.T) eventing {
 	t.Helper()
+	set, err := manifests.Load(".", "../triggers")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ev := eventing{brokers: map[string]*eventingv1.Broker{}, triggers: map[string]*eventingv1.Trigger{},
 		sources: map[string]*sourcesv1.KafkaSource{}, services: map[string]bool{}}
-	all := append(objects(t, "*.yaml"), objects(t, "../triggers/*.yaml")...)
-	for _, o := range all {
-		if !knownKinds[o.kind.Kind] {
-			t.Errorf("%s: unexpected kind %v", o.file, o.kind)
-			continue
-		}
-		var err error
-		switch o.kind {
-		case eventingv1.SchemeGroupVersion.WithKind("Broker"):
-			var b eventingv1.Broker
-			err = yaml.UnmarshalStrict(o.raw, &b)
-			ev.brokers[b.Name] = &b
-		case eventingv1.SchemeGroupVersion.WithKind("Trigger"):
-			var tr eventingv1.Trigger
-			err = yaml.UnmarshalStrict(o.raw, &tr)
-			ev.triggers[tr.Name] = &tr
-		case sourcesv1.SchemeGroupVersion.WithKind("KafkaSource"):
-			var ks sourcesv1.KafkaSource
-			err = yaml.UnmarshalStrict(o.raw, &ks)
-			ev.sources[ks.Name] = &ks
-		case corev1.SchemeGroupVersion.WithKind("ConfigMap"):
-			var cm corev1.ConfigMap
-			err = yaml.UnmarshalStrict(o.raw, &cm)
-		default:
-			if o.kind.Kind == "Service" {
-				var m struct {
-					Metadata struct{ Name string } `json:"metadata"`
-				}
-				err = yaml.Unmarshal(o.raw, &m)
-				ev.services[m.Metadata.Name] = true
-			}
-		}
-		if err != nil {
-			t.Errorf("%s: %v", o.file, err)
-		}
+	for _, d := range set.Brokers {
+		ev.brokers[d.Object.Name] = d.Object
+	}
+	for _, d := range set.Triggers {
+		ev.triggers[d.Object.Name] = d.Object
+	}
+	for _, d := range set.Sources {
+		ev.sources[d.Object.Name] = d.Object
+	}
+	for _, d := range set.Services {
+		ev.services[d.Object.Name] = true
 	}
 	return ev
 }
@@ -79,7 +59,13 @@ type validatable interface {
 
 func validate(t *testing.T, name string, v validatable) {
 	t.Helper()
-	ctx := apis.WithinCreate(context.Background())
+	// Eventing's default feature flags (config-features as installed):
+	// delivery-timeout is enabled there.
+	flags, err := feature.NewFlagsConfigFromMap(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := feature.ToContext(apis.WithinCreate(context.Background()), flags)
 	v.SetDefaults(ctx)
 	if err := v.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
 		t.Errorf("%s: %v", name, err)
@@ -128,22 +114,41 @@ func TestEventingValidates(t *testing.T) {
 			continue
 		}
 		// Retries ride out a restart of several minutes, and never wait so
-		// long between two that a consumer back from an outage idles.
-		first, err := period.Parse(*d.BackoffDelay)
+		// long between two that a consumer back from an outage idles: with
+		// Knative's own schedule (kncloudevents, retry n+1 after Backoff(n),
+		// n from 0) and with the Kafka Broker's dispatcher in a cluster
+		// (Backoff(n+1): WebClientCloudEventSender.retry).
+		rc, err := kncloudevents.RetryConfigFromDeliverySpec(*d)
 		if err != nil {
-			t.Errorf("trigger %s: backoffDelay: %v", name, err)
+			t.Errorf("trigger %s: %v", name, err)
 			continue
 		}
-		var total, gap time.Duration
-		for n := range int(*d.Retry) {
-			wait := first.DurationApprox() * time.Duration(n+1) // linear
-			if *d.BackoffPolicy == eventingduckv1.BackoffPolicyExponential {
-				wait = first.DurationApprox() << n
+		for _, from := range []int{0, 1} {
+			var total, gap time.Duration
+			for n := range rc.RetryMax {
+				wait := rc.Backoff(n+from, nil)
+				total, gap = total+wait, max(gap, wait)
 			}
-			total, gap = total+wait, max(gap, wait)
+			if total < 3*time.Minute || gap > 20*time.Second {
+				t.Errorf("trigger %s: retries cover %s with gaps up to %s; want at least 3 min, gaps of at most 20 s", name, total, gap)
+			}
 		}
-		if total < 3*time.Minute || gap > 20*time.Second {
-			t.Errorf("trigger %s: retries cover %s with gaps up to %s; want at least 3 min, gaps of at most 20 s", name, total, gap)
+		if d.Timeout == nil {
+			t.Errorf("trigger %s: needs a delivery timeout (the Kafka Broker waits 10 min by default)", name)
+		}
+		// An ordered Trigger sees a task's events in order only if every
+		// KafkaSource of its events delivers them to the Broker in order.
+		switch order := tr.Annotations[broker.OrderAnnotation]; order {
+		case "ordered":
+			for _, ks := range ev.sources {
+				if slices.Contains(ks.Spec.Topics, events.TopicTaskEvents) && strings.HasPrefix(typ, "dev.taskflow.task.") &&
+					(ks.Spec.Ordering == nil || *ks.Spec.Ordering != "ordered") {
+					t.Errorf("trigger %s is ordered but KafkaSource %s is not", name, ks.Name)
+				}
+			}
+		case "", "unordered":
+		default:
+			t.Errorf("trigger %s: %s %q", name, broker.OrderAnnotation, order)
 		}
 		serviceRef("trigger "+name+" dead-letter sink", d.DeadLetterSink.Ref)
 	}

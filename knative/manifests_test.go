@@ -12,59 +12,28 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"knative.dev/pkg/apis"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/handlers"
-	"github.com/taskflow/taskflow/pkg/yamldoc"
+	"github.com/taskflow/taskflow/pkg/manifests"
 )
 
-type object struct {
-	file string
-	kind schema.GroupVersionKind
-	raw  []byte
-}
-
-func objects(t *testing.T, pattern string) []object {
-	t.Helper()
-	docs, err := yamldoc.Glob(pattern)
-	if err != nil || len(docs) == 0 {
-		t.Fatalf("no manifests (%v)", err)
-	}
-	var out []object
-	for _, d := range docs {
-		var meta struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-		}
-		if err := yaml.Unmarshal(d.Raw, &meta); err != nil {
-			t.Fatalf("%s: %v", d.File, err)
-		}
-		if meta.Kind == "" {
-			continue
-		}
-		gv, _ := schema.ParseGroupVersion(meta.APIVersion)
-		out = append(out, object{file: d.File, kind: gv.WithKind(meta.Kind), raw: d.Raw})
-	}
-	return out
-}
-
+// services reads the Knative Services of knative/ through the reader the
+// local stack and Broker use (pkg/manifests), by file.
 func services(t *testing.T) map[string]*servingv1.Service {
 	t.Helper()
+	set, err := manifests.Load(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Services) == 0 {
+		t.Fatal("no Services")
+	}
 	out := map[string]*servingv1.Service{}
-	for _, o := range objects(t, "*.yaml") {
-		if o.kind != servingv1.SchemeGroupVersion.WithKind("Service") {
-			continue
-		}
-		var svc servingv1.Service
-		if err := yaml.UnmarshalStrict(o.raw, &svc); err != nil {
-			t.Errorf("%s: not a Knative Service: %v", o.file, err)
-			continue
-		}
-		out[o.file] = &svc
+	for _, d := range set.Services {
+		out[d.File] = d.Object
 	}
 	return out
 }

@@ -18,6 +18,8 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/kafka"
@@ -27,6 +29,20 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// delivery is a Trigger's delivery spec: retries, the first backoff (an ISO
+// 8601 duration), linear or exponential, and a dead-letter Service ("" for none).
+func delivery(retry int32, backoff string, linear bool, dls string) eventingduckv1.DeliverySpec {
+	policy := eventingduckv1.BackoffPolicyExponential
+	if linear {
+		policy = eventingduckv1.BackoffPolicyLinear
+	}
+	d := eventingduckv1.DeliverySpec{Retry: &retry, BackoffDelay: &backoff, BackoffPolicy: &policy}
+	if dls != "" {
+		d.DeadLetterSink = &duckv1.Destination{Ref: &duckv1.KReference{Kind: "Service", Name: dls}}
+	}
+	return d
+}
+
 func TestLoadsTheRealManifests(t *testing.T) {
 	m, err := Load("../../knative", "../../triggers")
 	if err != nil {
@@ -35,18 +51,28 @@ func TestLoadsTheRealManifests(t *testing.T) {
 	if len(m.Sources) < 2 || len(m.Triggers) < 5 {
 		t.Fatalf("sources %v triggers %v", m.Sources, m.Triggers)
 	}
+	ordered := map[string]bool{}
+	for _, src := range m.Sources {
+		ordered[src.Name] = src.Ordered
+	}
+	if !ordered["task-events"] {
+		t.Errorf("the task-events KafkaSource must be ordered for the ordered Triggers to see task order")
+	}
 	for _, tr := range m.Triggers {
-		if tr.Delivery.DeadLetter != "deadletter" || tr.Delivery.Retry != 20 || tr.Delivery.Backoff != time.Second || !tr.Delivery.Linear {
-			t.Errorf("trigger %s delivery %+v", tr.Name, tr.Delivery)
+		d := tr.Delivery
+		if tr.DeadLetter() != "deadletter" || *d.Retry != 20 || *d.BackoffDelay != "PT1S" ||
+			*d.BackoffPolicy != eventingduckv1.BackoffPolicyLinear || d.Timeout == nil || *d.Timeout != "PT30S" {
+			t.Errorf("trigger %s delivery %+v", tr.Name, d)
+		}
+		if tr.Ordered != (tr.Subscriber == "reminder") {
+			t.Errorf("trigger %s: ordered %v; only the reminder Triggers need a task's events in order", tr.Name, tr.Ordered)
 		}
 	}
-	for _, bad := range []string{"soon", "PT", "P1D", "PT-1S"} {
-		if _, err := isoDuration(bad); err == nil {
-			t.Errorf("isoDuration(%q) accepted", bad)
-		}
-	}
-	if d, _ := isoDuration("PT1M30.5S"); d != 90*time.Second+500*time.Millisecond {
-		t.Errorf("PT1M30.5S = %s", d)
+	// A Trigger's unset fields come from the Broker's delivery.
+	retry := int32(3)
+	got := merge(&eventingduckv1.DeliverySpec{Retry: &retry}, m.Default)
+	if *got.Retry != 3 || got.BackoffDelay != m.Default.BackoffDelay || got.DeadLetterSink != m.Default.DeadLetterSink {
+		t.Errorf("merged delivery %+v over %+v", got, m.Default)
 	}
 }
 
@@ -113,7 +139,7 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 	refuses := newSubscriber(t, func(int) int { return 400 })
 	dls := newSubscriber(t, func(int) int { return 200 })
 	urls := map[string]string{"flaky": flaky.srv.URL, "refuses": refuses.srv.URL, "dls": dls.srv.URL}
-	del := Delivery{Retry: 3, Backoff: 10 * time.Millisecond, DeadLetter: "dls"}
+	del := delivery(3, "PT0.01S", false, "dls")
 	b := &Broker{
 		Manifests: Manifests{
 			Sources: []Source{{Name: "te", Topics: []string{"task-events"}, ConsumerGroup: "test-te"}},
@@ -152,7 +178,7 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 	if refuses.count() != 1 {
 		t.Errorf("a 400 was retried: %d deliveries", refuses.count())
 	}
-	if d := dls.got[0]; d.ID() != "2" || d.Extensions()["knativeerrorcode"] != "400" || d.Extensions()["knativeerrordest"] != "refuses" {
+	if d := dls.got[0]; d.ID() != "2" || d.Extensions()["knativeerrorcode"] != "400" || d.Extensions()["knativeerrordest"] != refuses.srv.URL {
 		t.Errorf("dead letter %v", d)
 	}
 	if flaky.count() != 3 || dls.count() != 1 {
@@ -192,7 +218,7 @@ func TestIngressTakesOnlyWhatKafkaTakes(t *testing.T) {
 	sub := newSubscriber(t, func(int) int { return 200 })
 	b := &Broker{
 		Manifests: Manifests{Triggers: []Trigger{{Name: "t", Filter: map[string]string{"type": "dev.taskflow.big"}, Subscriber: "sub",
-			Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}}}},
+			Delivery: delivery(1, "PT0.001S", false, "")}}},
 		Brokers: []string{kafkaAddr}, Log: quiet, IngressAddr: kafkatest.FreeAddr(t),
 		Resolve: func(string) (string, bool) { return sub.srv.URL, true },
 	}
@@ -292,10 +318,10 @@ func TestGivenUpWhenTheDeadLetterSinkFails(t *testing.T) {
 	dls := newSubscriber(t, func(int) int { return 500 })
 	up := newSubscriber(t, func(int) int { return 200 })
 	urls := map[string]string{"down": down.srv.URL, "dls": dls.srv.URL, "up": up.srv.URL}
-	del := Delivery{Retry: 2, Backoff: time.Millisecond, DeadLetter: "dls"}
+	del := delivery(2, "PT0.001S", false, "dls")
 	triggers := []Trigger{
 		{Name: "to-down", Filter: map[string]string{"type": "dev.taskflow.x"}, Subscriber: "down", Delivery: del},
-		{Name: "to-down-no-dls", Filter: map[string]string{"type": "dev.taskflow.z"}, Subscriber: "down", Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}},
+		{Name: "to-down-no-dls", Filter: map[string]string{"type": "dev.taskflow.z"}, Subscriber: "down", Delivery: delivery(1, "PT0.001S", false, "")},
 		{Name: "to-up", Filter: map[string]string{"type": "dev.taskflow.y"}, Subscriber: "up", Delivery: del},
 	}
 	gaveUp := telemetry.GivenUp.WithLabelValues("to-down", "dead_letter_failed")
@@ -332,7 +358,7 @@ func TestStoppedDeliveryIsNotAcknowledged(t *testing.T) {
 	down := newSubscriber(t, func(int) int { return 503 })
 	up := newSubscriber(t, func(int) int { return 200 })
 	triggers := []Trigger{{Name: "t", Filter: map[string]string{"type": "dev.taskflow.x"}, Subscriber: "sub",
-		Delivery: Delivery{Retry: 1000, Backoff: 5 * time.Millisecond, Linear: true, DeadLetter: "dls"}}}
+		Delivery: delivery(1000, "PT0.005S", true, "dls")}}
 	stop := runBroker(t, kafkaAddr, "test-ack", triggers, map[string]string{"sub": down.srv.URL, "dls": down.srv.URL})
 	produce(t, kafkaAddr, event("9", "dev.taskflow.x"))
 	eventually(t, "failing deliveries", func() bool { return down.count() >= 4 })
@@ -341,41 +367,6 @@ func TestStoppedDeliveryIsNotAcknowledged(t *testing.T) {
 	eventually(t, "delivery after restart", func() bool { return up.count() >= 1 })
 	if up.got[0].ID() != "9" {
 		t.Errorf("delivered %v", up.got[0])
-	}
-}
-
-// TestOrderedSourceKeepsPartitionOrder: an ordered KafkaSource delivers a
-// partition's records one after another, in offset order; an unordered one
-// delivers them all too.
-func TestOrderedSourceKeepsPartitionOrder(t *testing.T) {
-	for _, ordered := range []bool{true, false} {
-		kafkaAddr := kafkatest.Start(t)
-		sub := newSubscriber(t, func(int) int { return 200 })
-		b := &Broker{Manifests: Manifests{
-			Sources:  []Source{{Name: "te", Topics: []string{"reminders"}, ConsumerGroup: "test-order", Ordered: ordered}},
-			Triggers: []Trigger{{Name: "t", Subscriber: "sub", Delivery: Delivery{Retry: 1, Backoff: time.Millisecond}}},
-		}, Brokers: []string{kafkaAddr}, Resolve: func(string) (string, bool) { return sub.srv.URL, true }, Log: quiet}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- b.Run(ctx) }()
-		cl, _ := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
-		for i := range 20 {
-			rec, _ := kafka.ToRecord(context.Background(), "reminders", event(fmt.Sprint(i), "dev.taskflow.x"))
-			if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cl.Close()
-		eventually(t, "20 deliveries", func() bool { return sub.count() == 20 })
-		cancel()
-		<-done
-		if ordered {
-			for i, e := range sub.got {
-				if e.ID() != fmt.Sprint(i) {
-					t.Fatalf("ordered source delivered %s at position %d", e.ID(), i)
-				}
-			}
-		}
 	}
 }
 
@@ -389,7 +380,7 @@ func TestTriggerFiltersOnExtensions(t *testing.T) {
 	kafkaAddr := kafkatest.Start(t)
 	rem := newSubscriber(t, func(int) int { return 200 })
 	all := newSubscriber(t, func(int) int { return 200 })
-	del := Delivery{Retry: 1, Backoff: time.Millisecond}
+	del := delivery(1, "PT0.001S", false, "")
 	triggers := []Trigger{
 		{Name: "reminder", Filter: map[string]string{"type": events.TaskUpdated, events.ExtReminder: "true"}, Subscriber: "rem", Delivery: del},
 		{Name: "audit", Filter: map[string]string{"type": events.TaskUpdated}, Subscriber: "all", Delivery: del},

@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"strconv"
+	"os"
 	"sync"
-	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"knative.dev/eventing/pkg/eventfilter"
 	"knative.dev/eventing/pkg/eventfilter/attributes"
+	"knative.dev/eventing/pkg/eventingtls"
+	"knative.dev/eventing/pkg/kncloudevents"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
@@ -21,133 +21,200 @@ import (
 // Resolver gives a Service's URL.
 type Resolver func(service string) (string, bool)
 
-// Dispatcher delivers events to the Triggers that match them.
+// Dispatcher delivers events to the Triggers that match them through
+// Knative's own dispatcher (kncloudevents.Dispatcher.SendEvent), so that
+// retries, backoff, Retry-After, the request timeout and the dead-letter
+// sink behave exactly as in Knative's broker filter: the retry schedule is
+// kncloudevents.RetryConfigFromDeliverySpec of the Trigger's delivery
+// (linear: backoffDelay × n before retry n+1, n from 0; exponential:
+// backoffDelay × 2ⁿ), which retries what kncloudevents.SelectiveRetry
+// retries (network errors, 404, 408, 409, 429, 5xx).
 type Dispatcher struct {
-	triggers []Trigger
-	filters  []eventfilter.Filter // each Trigger's, in the same order
-	resolve  Resolver
-	client   *http.Client
-	log      *slog.Logger
+	routes []route
+	kn     *kncloudevents.Dispatcher
+	log    *slog.Logger
 }
+
+type route struct {
+	Trigger
+	filter eventfilter.Filter
+	dest   duckv1.Addressable
+	dls    *duckv1.Addressable // nil for none
+	retry  kncloudevents.RetryConfig
+}
+
+// Knative's broker filter sets the HTTP transport this way (idle
+// connections kept for reuse: 1,000 in all, 100 to a host).
+const maxIdleConns, maxIdleConnsPerHost = 1000, 100
 
 // NewDispatcher builds a dispatcher; every subscriber and dead-letter sink
-// must resolve.
+// must resolve to a URL, and every delivery spec must be one
+// RetryConfigFromDeliverySpec takes (ISO 8601 durations).
 func NewDispatcher(triggers []Trigger, resolve Resolver, log *slog.Logger) (*Dispatcher, error) {
-	for _, t := range triggers {
-		for _, svc := range []string{t.Subscriber, t.Delivery.DeadLetter} {
-			if _, ok := resolve(svc); svc != "" && !ok {
-				return nil, fmt.Errorf("trigger %s: no Service %s", t.Name, svc)
+	addr := func(t Trigger, svc string) (*duckv1.Addressable, error) {
+		u, ok := resolve(svc)
+		if !ok {
+			return nil, fmt.Errorf("trigger %s: no Service %s", t.Name, svc)
+		}
+		url, err := apis.ParseURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("trigger %s: Service %s: %w", t.Name, svc, err)
+		}
+		return &duckv1.Addressable{URL: url}, nil
+	}
+	routes := make([]route, len(triggers))
+	for i, t := range triggers {
+		dest, err := addr(t, t.Subscriber)
+		if err != nil {
+			return nil, err
+		}
+		r := route{Trigger: t, filter: attributes.NewAttributesFilter(t.Filter), dest: *dest}
+		if dls := t.DeadLetter(); dls != "" {
+			if r.dls, err = addr(t, dls); err != nil {
+				return nil, err
 			}
 		}
+		if r.retry, err = kncloudevents.RetryConfigFromDeliverySpec(t.Delivery); err != nil {
+			return nil, fmt.Errorf("trigger %s: %w", t.Name, err)
+		}
+		routes[i] = r
 	}
-	filters := make([]eventfilter.Filter, len(triggers))
-	for i, t := range triggers {
-		filters[i] = attributes.NewAttributesFilter(t.Filter)
+	// What Knative's broker filter gives the dispatcher in a cluster
+	// without OIDC and without TLS: an empty TLS client config (plain
+	// http:// URLs never read it), no OIDC token provider (only
+	// WithOIDCAuthentication would use it, and it is not passed), and the
+	// filter's connection pool. kncloudevents names the dead-letter
+	// extensions' broker-filter host after SYSTEM_NAMESPACE, which Knative
+	// sets on its pods (knative-eventing) and which must be set here too.
+	if os.Getenv("SYSTEM_NAMESPACE") == "" {
+		_ = os.Setenv("SYSTEM_NAMESPACE", "knative-eventing")
 	}
-	return &Dispatcher{triggers: triggers, filters: filters, resolve: resolve, log: log,
-		client: &http.Client{Timeout: 30 * time.Second}}, nil
+	kncloudevents.ConfigureConnectionArgs(&kncloudevents.ConnectionArgs{
+		MaxIdleConns: maxIdleConns, MaxIdleConnsPerHost: maxIdleConnsPerHost})
+	return &Dispatcher{routes: routes, log: log,
+		kn: kncloudevents.NewDispatcher(eventingtls.ClientConfig{}, nil)}, nil
 }
 
-// Dispatch delivers e to every Trigger whose filter it passes (concurrently) and returns
-// when each has taken it, handed it to its dead-letter sink, or given it up
-// as Knative's dispatcher does: when the dead-letter sink fails too (or the
-// Trigger has none), the event is logged, counted in
-// taskflow_broker_events_given_up_total, and counts as handled, so one event
-// never holds the rest of its source. An error means ctx ended with a
-// delivery still owed: the caller must not acknowledge e.
+// Dispatch delivers e to every Trigger whose filter it passes (concurrently),
+// in no particular order: see Partition for the order of a partition's events.
+// It returns when each Trigger has taken e or given it up (deliver). An
+// error means ctx ended with a delivery still owed: the caller must not
+// acknowledge e.
 func (d *Dispatcher) Dispatch(ctx context.Context, e cloudevents.Event) error {
 	var wg sync.WaitGroup
-	for i, t := range d.triggers {
-		if d.filters[i].Filter(ctx, e) == eventfilter.FailFilter {
+	for i := range d.routes {
+		if d.routes[i].filter.Filter(ctx, e) == eventfilter.FailFilter {
 			continue
 		}
-		wg.Go(func() { d.deliver(ctx, t, e) })
+		wg.Go(func() { d.deliver(ctx, &d.routes[i], e) })
 	}
 	wg.Wait()
 	return ctx.Err()
 }
 
-// retryable follows Knative's delivery rules: network errors, 404, 408, 409,
-// 429 and 5xx are retried; other 4xx are final.
-func retryable(status int, err error) bool {
-	if err != nil {
-		return true
+// deliver sends e to r's subscriber with r's retries and, when they are
+// spent, to r's dead-letter sink (with the knativeerrordest, -code and -data
+// extensions kncloudevents adds). When the sink fails too (or r has none),
+// e is given up as Knative's dispatcher does: logged, counted in
+// taskflow_broker_events_given_up_total, and handled, so one event never
+// holds the rest of its source.
+func (d *Dispatcher) deliver(ctx context.Context, r *route, e cloudevents.Event) {
+	opts := []kncloudevents.SendOption{kncloudevents.WithRetryConfig(&r.retry)}
+	if r.dls != nil {
+		dls := *r.dls // SendEvent writes to the sink it is given
+		opts = append(opts, kncloudevents.WithDeadLetterSink(&dls))
 	}
-	switch {
-	case status >= 500, status == 404, status == 408, status == 409, status == 429:
-		return true
-	}
-	return false
-}
-
-func (d *Dispatcher) deliver(ctx context.Context, t Trigger, e cloudevents.Event) {
-	status, err := d.attempts(ctx, t.Subscriber, t.Delivery, e)
-	if (err == nil && status/100 == 2) || ctx.Err() != nil {
+	info, err := d.kn.SendEvent(ctx, e, r.dest, opts...)
+	if err == nil || ctx.Err() != nil {
 		return
 	}
-	if t.Delivery.DeadLetter == "" {
-		d.giveUp(ctx, t, e, "no_dead_letter", status, err)
-		return
+	reason := "no_dead_letter"
+	if r.dls != nil {
+		reason = "dead_letter_failed"
 	}
-	dead := e.Clone()
-	dead.SetExtension("knativeerrordest", t.Subscriber)
-	if status > 0 {
-		dead.SetExtension("knativeerrorcode", strconv.Itoa(status))
+	status := 0
+	if info != nil {
+		status = info.ResponseCode
 	}
-	d.log.Warn("event to the dead-letter sink", "trigger", t.Name, "id", e.ID(), "status", status, "error", err)
-	status, err = d.attempts(ctx, t.Delivery.DeadLetter, t.Delivery, dead)
-	if (err == nil && status/100 == 2) || ctx.Err() != nil {
-		return
-	}
-	d.giveUp(ctx, t, e, "dead_letter_failed", status, err)
-}
-
-// giveUp records that no delivery of e to t will be tried again.
-func (d *Dispatcher) giveUp(ctx context.Context, t Trigger, e cloudevents.Event, reason string, status int, err error) {
 	d.log.ErrorContext(ctx, "event given up: neither the subscriber nor a dead-letter sink took it",
-		"trigger", t.Name, "reason", reason, "id", e.ID(), "source", e.Source(), "type", e.Type(),
+		"trigger", r.Name, "reason", reason, "id", e.ID(), "source", e.Source(), "type", e.Type(),
 		"status", status, "error", err)
-	telemetry.GivenUp.WithLabelValues(t.Name, reason).Inc()
+	telemetry.GivenUp.WithLabelValues(r.Name, reason).Inc()
 }
 
-// attempts posts e to svc, retrying as the delivery spec says.
-func (d *Dispatcher) attempts(ctx context.Context, svc string, del Delivery, e cloudevents.Event) (int, error) {
-	url, _ := d.resolve(svc)
-	var (
-		status int
-		err    error
-	)
-	for attempt := 0; ; attempt++ {
-		status, err = d.post(ctx, url, e)
-		if (err == nil && status/100 == 2) || !retryable(status, err) || attempt >= del.Retry {
-			return status, err
+// Parallel bounds the deliveries of one partition in flight at once to the
+// Triggers that take events unordered.
+const Parallel = 32
+
+// queueLen is how many events an ordered Trigger's queue holds before
+// Partition.Deliver waits for it.
+const queueLen = 256
+
+// Partition delivers the events of one Kafka partition, given in offset
+// order, as Knative's Kafka Broker does: to an ordered Trigger one at a
+// time in that order (the next only once the previous was taken or given
+// up), to every other Trigger in parallel (at most Parallel at once), so
+// that an unordered Trigger may see a task's events in any order. A source
+// that is not ordered itself loses the order before the Broker (see
+// Source.Ordered): then every Trigger gets the events unordered.
+type Partition struct {
+	d       *Dispatcher
+	ctx     context.Context
+	ordered bool
+	wg      sync.WaitGroup
+	slots   chan struct{}
+	queues  map[int]chan cloudevents.Event // by route index, ordered Triggers only
+}
+
+// Partition starts the delivery of one partition's events of a source.
+func (d *Dispatcher) Partition(ctx context.Context, src Source) *Partition {
+	return &Partition{d: d, ctx: ctx, ordered: src.Ordered, slots: make(chan struct{}, Parallel),
+		queues: map[int]chan cloudevents.Event{}}
+}
+
+// Deliver hands e to its Triggers and returns (waiting only for a free
+// slot or room in an ordered Trigger's queue); Wait waits for the deliveries.
+func (p *Partition) Deliver(e cloudevents.Event) {
+	for i := range p.d.routes {
+		r := &p.d.routes[i]
+		if r.filter.Filter(p.ctx, e) == eventfilter.FailFilter {
+			continue
 		}
-		wait := del.Backoff
-		if del.Linear {
-			wait *= time.Duration(attempt + 1)
-		} else {
-			wait <<= attempt
+		if p.ordered && r.Ordered {
+			q, ok := p.queues[i]
+			if !ok {
+				q = make(chan cloudevents.Event, queueLen)
+				p.queues[i] = q
+				p.wg.Go(func() {
+					for e := range q {
+						if p.ctx.Err() == nil {
+							p.d.deliver(p.ctx, r, e)
+						}
+					}
+				})
+			}
+			q <- e
+			continue
 		}
 		select {
-		case <-ctx.Done():
-			return status, ctx.Err()
-		case <-time.After(wait):
+		case p.slots <- struct{}{}:
+		case <-p.ctx.Done():
+			return
 		}
+		p.wg.Go(func() {
+			defer func() { <-p.slots }()
+			p.d.deliver(p.ctx, r, e)
+		})
 	}
 }
 
-func (d *Dispatcher) post(ctx context.Context, url string, e cloudevents.Event) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
-	if err != nil {
-		return 0, err
+// Wait returns once every event handed to Deliver was taken or given up by
+// each of its Triggers. An error means ctx ended with deliveries still owed:
+// the caller must not acknowledge the partition's events.
+func (p *Partition) Wait() error {
+	for _, q := range p.queues {
+		close(q)
 	}
-	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
-		return 0, err
-	}
-	res, err := d.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	res.Body.Close()
-	return res.StatusCode, nil
+	p.wg.Wait()
+	return p.ctx.Err()
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -21,12 +23,9 @@ const IngressTopic = tfkafka.BrokerTopic
 // ingressSource consumes IngressTopic like a KafkaSource.
 var ingressSource = Source{Name: "broker-ingress", Topics: []string{IngressTopic}, ConsumerGroup: "taskflow-broker-ingress"}
 
-// Parallel bounds the deliveries of an unordered source in flight at once.
-const Parallel = 32
-
 // consume reads src's topics with its consumer group and dispatches every
-// record: partitions in parallel, and the records of a partition in order
-// for an ordered source or in parallel otherwise. Offsets are committed only
+// record: partitions in parallel, each through a Dispatcher.Partition
+// (in order to an ordered Trigger of an ordered source, in parallel otherwise). Offsets are committed only
 // after every record of a poll was delivered or given up (Dispatch), so a
 // record that can never be delivered holds its source only for its Trigger's
 // retry schedule.
@@ -51,23 +50,16 @@ func consume(ctx context.Context, brokers []string, client []kgo.Opt, src Source
 			log.Warn("fetch failed", "source", src.Name, "topic", topic, "partition", p, "error", err)
 		})
 		var wg sync.WaitGroup
-		slots := make(chan struct{}, Parallel)
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
-			if src.Ordered {
-				wg.Go(func() {
-					for _, r := range p.Records {
-						deliverRecord(ctx, r, d, src, log)
+			wg.Go(func() {
+				part := d.Partition(ctx, src)
+				for _, r := range p.Records {
+					if e, ok := toEvent(ctx, r, src, log); ok {
+						part.Deliver(*e)
 					}
-				})
-				return
-			}
-			for _, r := range p.Records {
-				slots <- struct{}{}
-				wg.Go(func() {
-					defer func() { <-slots }()
-					deliverRecord(ctx, r, d, src, log)
-				})
-			}
+				}
+				_ = part.Wait() // an error means ctx ended: not committed below
+			})
 		})
 		wg.Wait()
 		if ctx.Err() != nil {
@@ -105,10 +97,9 @@ func watchLag(ctx context.Context, adm *kadm.Client, src Source) {
 	}
 }
 
-// deliverRecord dispatches one record. It returns once every Trigger has
-// taken the event or given it up (see Dispatch), or when the stack stops. A
-// record that is not a CloudEvent can never be delivered: it is given up too.
-func deliverRecord(ctx context.Context, r *kgo.Record, d *Dispatcher, src Source, log *slog.Logger) {
+// toEvent decodes one record. A record that is not a CloudEvent can never
+// be delivered: it is given up (logged and counted) and ok is false.
+func toEvent(ctx context.Context, r *kgo.Record, src Source, log *slog.Logger) (*cloudevents.Event, bool) {
 	e, err := tfkafka.ToEvent(ctx, r)
 	if err == nil {
 		err = e.Validate()
@@ -117,7 +108,7 @@ func deliverRecord(ctx context.Context, r *kgo.Record, d *Dispatcher, src Source
 		log.Error("record is not a CloudEvent; given up", "source", src.Name, "topic", r.Topic,
 			"partition", r.Partition, "offset", r.Offset, "error", err)
 		telemetry.GivenUp.WithLabelValues("", "not_a_cloudevent").Inc()
-		return
+		return nil, false
 	}
-	_ = d.Dispatch(ctx, *e) // an error means ctx ended: consume does not commit then
+	return e, true
 }

@@ -1,21 +1,20 @@
 // Package broker is the local stand-in for Knative Eventing: it reads the
-// same KafkaSource, Broker and Trigger manifests the cluster gets, consumes
-// the topics as the KafkaSources would (consumer groups, offsets committed
-// only after delivery), delivers each event to every matching Trigger's
-// subscriber with the Trigger's retry, backoff and dead-letter sink, and
-// serves a Broker ingress for CloudEvents posted over HTTP.
+// same KafkaSource, Broker and Trigger manifests the cluster gets (through
+// pkg/manifests, into Knative's types), consumes the topics as the
+// KafkaSources would (consumer groups, offsets committed only after
+// delivery), delivers each event to every matching Trigger's subscriber
+// through Knative's own dispatcher (knative.dev/eventing/pkg/kncloudevents:
+// retry, backoff, timeout, dead-letter sink), in parallel or, for a Trigger
+// that asks for it, in order, and serves a Broker ingress for CloudEvents
+// posted over HTTP.
 package broker
 
 import (
 	"fmt"
-	"path/filepath"
-	"regexp"
-	"strconv"
-	"time"
 
-	"sigs.k8s.io/yaml"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 
-	"github.com/taskflow/taskflow/pkg/yamldoc"
+	"github.com/taskflow/taskflow/pkg/manifests"
 )
 
 // Source is a KafkaSource: topics read by a consumer group into the Broker.
@@ -23,18 +22,19 @@ type Source struct {
 	Name          string
 	Topics        []string
 	ConsumerGroup string
-	// Ordered delivers a partition's records one at a time (KafkaSource
-	// spec.ordering: ordered); by default, as in Knative, they go out in parallel.
+	// Ordered is spec.ordering: ordered. In a cluster an unordered
+	// KafkaSource (the default) sends a partition's records to the Broker
+	// in parallel, so their order is lost before any Trigger sees them:
+	// the local Broker keeps a partition's order for an ordered Trigger
+	// only when its source is ordered too.
 	Ordered bool
 }
 
-// Delivery is a Trigger's delivery spec.
-type Delivery struct {
-	Retry      int
-	Backoff    time.Duration // the first delay; exponential doubles it per attempt
-	Linear     bool
-	DeadLetter string // a Service name; "" for none
-}
+// OrderAnnotation is the Trigger annotation by which Knative's Kafka Broker
+// delivers a partition's events one at a time, in offset order
+// (OrderAnnotation: "ordered"); without it ("unordered", the default) they
+// are delivered in parallel.
+const OrderAnnotation = "kafka.eventing.knative.dev/delivery.order"
 
 // Trigger routes the events its filter matches to a Service.
 type Trigger struct {
@@ -44,139 +44,93 @@ type Trigger struct {
 	// value, as Knative's attribute filter decides; none matches every event.
 	Filter     map[string]string
 	Subscriber string // a Service name
-	Delivery   Delivery
+	// Delivery is the Trigger's spec.delivery over the Broker's, field by
+	// field, as the Kafka Broker merges them; its deadLetterSink.ref.name
+	// names a Service.
+	Delivery eventingduckv1.DeliverySpec
+	// Ordered is OrderAnnotation: "ordered".
+	Ordered bool
+}
+
+// DeadLetter is the Service name of t's dead-letter sink ("" for none).
+func (t Trigger) DeadLetter() string {
+	if s := t.Delivery.DeadLetterSink; s != nil && s.Ref != nil {
+		return s.Ref.Name
+	}
+	return ""
 }
 
 // Manifests is what the local broker needs from knative/ and triggers/.
 type Manifests struct {
 	Sources  []Source
 	Triggers []Trigger
-	Default  Delivery // the Broker's delivery, for Triggers that have none
+	Default  eventingduckv1.DeliverySpec // the Broker's delivery
 }
 
-type ref struct {
-	Ref *struct {
-		Kind string `json:"kind"`
-		Name string `json:"name"`
-	} `json:"ref"`
-}
-
-type deliverySpec struct {
-	Retry          *int   `json:"retry"`
-	BackoffPolicy  string `json:"backoffPolicy"`
-	BackoffDelay   string `json:"backoffDelay"`
-	DeadLetterSink *ref   `json:"deadLetterSink"`
-}
-
-type doc struct {
-	Kind     string `json:"kind"`
-	Metadata struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Spec struct {
-		// KafkaSource
-		Topics        []string `json:"topics"`
-		ConsumerGroup string   `json:"consumerGroup"`
-		Ordering      string   `json:"ordering"`
-		// Trigger
-		Filter struct {
-			Attributes map[string]string `json:"attributes"`
-		} `json:"filter"`
-		Subscriber ref `json:"subscriber"`
-		// Trigger and Broker
-		Delivery *deliverySpec `json:"delivery"`
-	} `json:"spec"`
-}
-
-// Load reads every YAML document in dirs.
+// Load reads the manifests in dirs (manifests.Load) into what the local
+// Broker runs. A Trigger's subscriber and dead-letter sink must be
+// Services, and its ordering annotation "ordered", "unordered" or absent.
 func Load(dirs ...string) (Manifests, error) {
 	var m Manifests
-	var pending []doc
-	for _, dir := range dirs {
-		docs, err := yamldoc.Glob(filepath.Join(dir, "*.yaml"))
-		if err != nil {
-			return m, err
-		}
-		for _, part := range docs {
-			var d doc
-			if err := yaml.Unmarshal(part.Raw, &d); err != nil {
-				return m, fmt.Errorf("%s: %w", part.File, err)
-			}
-			pending = append(pending, d)
+	set, err := manifests.Load(dirs...)
+	if err != nil {
+		return m, err
+	}
+	for _, b := range set.Brokers {
+		if b.Object.Spec.Delivery != nil {
+			m.Default = *b.Object.Spec.Delivery
 		}
 	}
-	for _, d := range pending {
-		switch d.Kind {
-		case "Broker":
-			del, err := delivery(d.Spec.Delivery, Delivery{Retry: 0})
-			if err != nil {
-				return m, fmt.Errorf("broker %s: %w", d.Metadata.Name, err)
-			}
-			m.Default = del
-		case "KafkaSource":
-			m.Sources = append(m.Sources, Source{Name: d.Metadata.Name, Topics: d.Spec.Topics,
-				ConsumerGroup: d.Spec.ConsumerGroup, Ordered: d.Spec.Ordering == "ordered"})
-		}
+	for _, s := range set.Sources {
+		ks := s.Object
+		ordered := ks.Spec.Ordering != nil && string(*ks.Spec.Ordering) == "ordered"
+		m.Sources = append(m.Sources, Source{Name: ks.Name, Topics: ks.Spec.Topics,
+			ConsumerGroup: ks.Spec.ConsumerGroup, Ordered: ordered})
 	}
-	for _, d := range pending {
-		if d.Kind != "Trigger" {
-			continue
+	for _, d := range set.Triggers {
+		tr := d.Object
+		if ref := tr.Spec.Subscriber.Ref; ref == nil || ref.Kind != "Service" {
+			return m, fmt.Errorf("trigger %s: subscriber must be a Service", tr.Name)
 		}
-		del, err := delivery(d.Spec.Delivery, m.Default)
-		if err != nil {
-			return m, fmt.Errorf("trigger %s: %w", d.Metadata.Name, err)
+		del := merge(tr.Spec.Delivery, m.Default)
+		if s := del.DeadLetterSink; s != nil && (s.Ref == nil || s.Ref.Kind != "Service") {
+			return m, fmt.Errorf("trigger %s: dead-letter sink must be a Service", tr.Name)
 		}
-		if d.Spec.Subscriber.Ref == nil || d.Spec.Subscriber.Ref.Kind != "Service" {
-			return m, fmt.Errorf("trigger %s: subscriber must be a Service", d.Metadata.Name)
+		order := tr.Annotations[OrderAnnotation]
+		if order != "" && order != "ordered" && order != "unordered" {
+			return m, fmt.Errorf("trigger %s: %s is %q, not ordered or unordered", tr.Name, OrderAnnotation, order)
 		}
-		m.Triggers = append(m.Triggers, Trigger{Name: d.Metadata.Name, Filter: d.Spec.Filter.Attributes,
-			Subscriber: d.Spec.Subscriber.Ref.Name, Delivery: del})
+		m.Triggers = append(m.Triggers, Trigger{Name: tr.Name, Filter: tr.Spec.Filter.Attributes,
+			Subscriber: tr.Spec.Subscriber.Ref.Name, Delivery: del, Ordered: order == "ordered"})
 	}
 	return m, nil
 }
 
-func delivery(s *deliverySpec, def Delivery) (Delivery, error) {
-	if s == nil {
-		return def, nil
+// merge gives t's delivery with each field it leaves unset taken from the
+// Broker's (def), as the Kafka Broker's control plane merges a Trigger's
+// egress config over its Broker's.
+func merge(t *eventingduckv1.DeliverySpec, def eventingduckv1.DeliverySpec) eventingduckv1.DeliverySpec {
+	if t == nil {
+		return def
 	}
-	d := def
-	if s.Retry != nil {
-		d.Retry = *s.Retry
+	d := *t
+	if d.DeadLetterSink == nil {
+		d.DeadLetterSink = def.DeadLetterSink
 	}
-	if s.BackoffDelay != "" {
-		b, err := isoDuration(s.BackoffDelay)
-		if err != nil {
-			return d, err
-		}
-		d.Backoff = b
+	if d.Retry == nil {
+		d.Retry = def.Retry
 	}
-	d.Linear = s.BackoffPolicy == "linear"
-	if s.DeadLetterSink != nil && s.DeadLetterSink.Ref != nil {
-		d.DeadLetter = s.DeadLetterSink.Ref.Name
+	if d.BackoffPolicy == nil {
+		d.BackoffPolicy = def.BackoffPolicy
 	}
-	return d, nil
-}
-
-var isoRE = regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$`)
-
-// isoDuration parses the ISO 8601 durations Knative's backoffDelay uses (PT0.2S, PT1M).
-func isoDuration(s string) (time.Duration, error) {
-	m := isoRE.FindStringSubmatch(s)
-	if m == nil || s == "PT" {
-		return 0, fmt.Errorf("backoffDelay %q is not an ISO 8601 duration like PT0.2S", s)
+	if d.BackoffDelay == nil {
+		d.BackoffDelay = def.BackoffDelay
 	}
-	var d time.Duration
-	if m[1] != "" {
-		h, _ := strconv.Atoi(m[1])
-		d += time.Duration(h) * time.Hour
+	if d.Timeout == nil {
+		d.Timeout = def.Timeout
 	}
-	if m[2] != "" {
-		mi, _ := strconv.Atoi(m[2])
-		d += time.Duration(mi) * time.Minute
+	if d.RetryAfterMax == nil {
+		d.RetryAfterMax = def.RetryAfterMax
 	}
-	if m[3] != "" {
-		sec, _ := strconv.ParseFloat(m[3], 64)
-		d += time.Duration(sec * float64(time.Second))
-	}
-	return d, nil
+	return d
 }

@@ -6,12 +6,9 @@ package devstack
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
-	"github.com/taskflow/taskflow/pkg/yamldoc"
+	"github.com/taskflow/taskflow/pkg/manifests"
 )
 
 // Module is the import path prefix of TaskFlow's ko:// images.
@@ -24,45 +21,25 @@ type Service struct {
 	File    string
 }
 
-type manifest struct {
-	Kind     string `json:"kind"`
-	Metadata struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Spec struct {
-		Template struct {
-			Spec struct {
-				Containers []struct {
-					Image string `json:"image"`
-				} `json:"containers"`
-			} `json:"spec"`
-		} `json:"template"`
-	} `json:"spec"`
-}
-
-// Services reads every Knative Service in dir (one or more YAML documents a file).
+// Services reads every Knative Service in dir (manifests.Load), ordered by
+// name; an image that is not a ko:// path is an error.
 func Services(dir string) ([]Service, error) {
-	docs, err := yamldoc.Glob(filepath.Join(dir, "*.yaml"))
+	set, err := manifests.Load(dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []Service
-	for _, d := range docs {
-		var m manifest
-		if err := yaml.Unmarshal(d.Raw, &m); err != nil {
-			return nil, fmt.Errorf("%s: %w", d.File, err)
-		}
-		if m.Kind != "Service" || len(m.Spec.Template.Spec.Containers) == 0 {
+	for _, d := range set.SortedServices() {
+		cs := d.Object.Spec.Template.Spec.Containers
+		if len(cs) == 0 {
 			continue
 		}
-		img := m.Spec.Template.Spec.Containers[0].Image
-		pkg, ok := strings.CutPrefix(img, "ko://")
+		pkg, ok := strings.CutPrefix(cs[0].Image, "ko://")
 		if !ok {
-			return nil, fmt.Errorf("%s: image %q is not a ko:// path", d.File, img)
+			return nil, fmt.Errorf("%s: image %q is not a ko:// path", d.File, cs[0].Image)
 		}
-		out = append(out, Service{Name: m.Metadata.Name, Package: pkg, File: d.File})
+		out = append(out, Service{Name: d.Object.Name, Package: pkg, File: d.File})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
