@@ -17,10 +17,8 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/events"
-	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
@@ -132,20 +130,7 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 	go func() { done <- b.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for _, e := range []cloudevents.Event{event("1", "dev.taskflow.x"), event("2", "dev.taskflow.y"), event("3", "dev.taskflow.z")} {
-		rec, err := kafka.ToRecord(context.Background(), "task-events", e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produce(t, kafkaAddr, event("1", "dev.taskflow.x"), event("2", "dev.taskflow.y"), event("3", "dev.taskflow.z"))
 	eventually(t, "flaky to take the event on its third try", func() bool { return flaky.count() == 3 })
 	eventually(t, "the refused event in the dead-letter sink", func() bool { return dls.count() == 1 })
 	time.Sleep(200 * time.Millisecond)
@@ -266,20 +251,7 @@ func runBroker(t *testing.T, kafkaAddr, group string, triggers []Trigger, urls m
 
 func produce(t *testing.T, kafkaAddr string, evs ...cloudevents.Event) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for _, e := range evs {
-		rec, err := kafka.ToRecord(context.Background(), "task-events", e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	kafkatest.Produce(t, kafkatest.Producer(t, kafkaAddr), "task-events", evs...)
 }
 
 // TestGivenUpWhenTheDeadLetterSinkFails: an event that neither its
@@ -358,14 +330,11 @@ func TestOrderedSourceKeepsPartitionOrder(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- b.Run(ctx) }()
-		cl, _ := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
+		var evs []cloudevents.Event
 		for i := range 20 {
-			rec, _ := kafka.ToRecord(context.Background(), "reminders", event(fmt.Sprint(i), "dev.taskflow.x"))
-			if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
+			evs = append(evs, event(fmt.Sprint(i), "dev.taskflow.x"))
 		}
-		cl.Close()
+		kafkatest.Produce(t, kafkatest.Producer(t, kafkaAddr), "reminders", evs...)
 		eventually(t, "20 deliveries", func() bool { return sub.count() == 20 })
 		cancel()
 		<-done

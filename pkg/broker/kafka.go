@@ -2,13 +2,11 @@ package broker
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/IBM/sarama"
 
 	tfkafka "github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/telemetry"
@@ -24,77 +22,154 @@ var ingressSource = Source{Name: "broker-ingress", Topics: []string{IngressTopic
 // Parallel bounds the deliveries of an unordered source in flight at once.
 const Parallel = 32
 
-// consume reads src's topics with its consumer group and dispatches every
-// record: partitions in parallel, and the records of a partition in order
-// for an ordered source or in parallel otherwise. Offsets are committed only
-// after every record of a poll was delivered or given up (Dispatch), so a
-// record that can never be delivered holds its source only for its Trigger's
-// retry schedule.
-func consume(ctx context.Context, brokers []string, client []kgo.Opt, src Source, d *Dispatcher, log *slog.Logger) error {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumerGroup(src.ConsumerGroup),
-		kgo.ConsumeTopics(src.Topics...), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, client...)...)
+// consume reads src's topics with its consumer group (sarama's) and
+// dispatches every record: partitions in parallel, and the records of a
+// partition in order for an ordered source or in parallel otherwise. A
+// record's offset is marked only once it and every record before it in its
+// partition were delivered or given up (Dispatch); marked offsets are
+// committed every second and when the source stops. So a record that can
+// never be delivered holds its partition's commits only for its Trigger's
+// retry schedule, and never the deliveries after it.
+func consume(ctx context.Context, client sarama.Client, src Source, d *Dispatcher, log *slog.Logger) error {
+	g, err := sarama.NewConsumerGroupFromClient(src.ConsumerGroup, client)
 	if err != nil {
-		return fmt.Errorf("source %s: %w", src.Name, err)
+		return err
 	}
-	defer cl.Close()
-	defer cl.AllowRebalance() // a blocked rebalance would hold Close forever
+	defer g.Close()
+	go func() {
+		for err := range g.Errors() {
+			log.Warn("kafka source", "source", src.Name, "error", err)
+		}
+	}()
 	lagCtx, stopLag := context.WithCancel(ctx)
 	defer stopLag()
-	go watchLag(lagCtx, kadm.NewClient(cl), src)
+	go watchLag(lagCtx, client, src)
+	h := &handler{ctx: ctx, src: src, d: d, log: log, slots: make(chan struct{}, Parallel)}
+	for wait := 100 * time.Millisecond; ctx.Err() == nil; {
+		err := g.Consume(ctx, src.Topics, h)
+		if err == nil || ctx.Err() != nil {
+			wait = 100 * time.Millisecond
+			continue // a rebalance: join again
+		}
+		log.Warn("kafka source", "source", src.Name, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+	return nil
+}
+
+// handler delivers the records of the partitions a source's group member
+// is given.
+type handler struct {
+	ctx   context.Context // the Broker's: a delivery outlives a rebalance
+	src   Source
+	d     *Dispatcher
+	log   *slog.Logger
+	slots chan struct{} // the source's deliveries in flight (unordered)
+}
+
+func (h *handler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (h *handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+// ConsumeClaim delivers one partition's records until the session ends,
+// then waits for the deliveries in flight.
+func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	if h.src.Ordered {
+		for {
+			select {
+			case m, ok := <-claim.Messages():
+				if !ok {
+					return nil
+				}
+				deliverRecord(h.ctx, m, h.d, h.src, h.log)
+				if h.ctx.Err() != nil {
+					return nil // not marked: redelivered after a restart, as at-least-once allows
+				}
+				sess.MarkMessage(m, "")
+			case <-sess.Context().Done():
+				return nil
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	w := &window{}
 	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil || fs.IsClientClosed() {
+		var m *sarama.ConsumerMessage
+		select {
+		case msg, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			m = msg
+		case <-sess.Context().Done():
 			return nil
 		}
-		fs.EachError(func(topic string, p int32, err error) {
-			log.Warn("fetch failed", "source", src.Name, "topic", topic, "partition", p, "error", err)
-		})
-		var wg sync.WaitGroup
-		slots := make(chan struct{}, Parallel)
-		fs.EachPartition(func(p kgo.FetchTopicPartition) {
-			if src.Ordered {
-				wg.Go(func() {
-					for _, r := range p.Records {
-						deliverRecord(ctx, r, d, src, log)
-					}
-				})
-				return
-			}
-			for _, r := range p.Records {
-				slots <- struct{}{}
-				wg.Go(func() {
-					defer func() { <-slots }()
-					deliverRecord(ctx, r, d, src, log)
-				})
-			}
-		})
-		wg.Wait()
-		if ctx.Err() != nil {
-			return nil // not committed: redelivered after a restart, as at-least-once allows
+		select {
+		case h.slots <- struct{}{}:
+		case <-sess.Context().Done():
+			return nil
 		}
-		if err := cl.CommitRecords(ctx, fs.Records()...); err != nil {
-			log.Warn("commit failed", "source", src.Name, "error", err)
-		}
-		cl.AllowRebalance()
+		w.start(m.Offset)
+		wg.Go(func() {
+			defer func() { <-h.slots }()
+			deliverRecord(h.ctx, m, h.d, h.src, h.log)
+			if h.ctx.Err() != nil {
+				return // not marked: redelivered after a restart
+			}
+			w.done(m.Offset, func(next int64) { sess.MarkOffset(m.Topic, m.Partition, next, "") })
+		})
 	}
+}
+
+// window is one partition's deliveries in flight, in offset order.
+type window struct {
+	mu       sync.Mutex
+	inFlight []int64 // ascending
+	finished map[int64]bool
+}
+
+func (w *window) start(offset int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inFlight = append(w.inFlight, offset)
+}
+
+// done records offset as delivered; when that completes a prefix of the
+// window, mark gets the next offset to read after it (under the window's
+// lock, so marks only move forward).
+func (w *window) done(offset int64, mark func(next int64)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.finished == nil {
+		w.finished = map[int64]bool{}
+	}
+	w.finished[offset] = true
+	n := 0
+	for n < len(w.inFlight) && w.finished[w.inFlight[n]] {
+		delete(w.finished, w.inFlight[n])
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	next := w.inFlight[n-1] + 1
+	w.inFlight = w.inFlight[n:]
+	mark(next)
 }
 
 // watchLag keeps taskflow_kafka_consumer_lag current for src's consumer
 // group (every 2 s), as Knative's Kafka dispatcher reports its own.
-func watchLag(ctx context.Context, adm *kadm.Client, src Source) {
+func watchLag(ctx context.Context, client sarama.Client, src Source) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
-		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		lags, err := adm.Lag(qctx, src.ConsumerGroup)
-		cancel()
-		for _, g := range lags {
-			if err != nil || g.Error() != nil {
-				break
-			}
-			for topic, l := range g.Lag.TotalByTopic() {
-				telemetry.ConsumerLag.WithLabelValues(src.Name, topic).Set(float64(l.Lag))
+		if lags, err := tfkafka.Lag(client, src.ConsumerGroup, src.Topics); err == nil {
+			for topic, l := range lags {
+				telemetry.ConsumerLag.WithLabelValues(src.Name, topic).Set(float64(l))
 			}
 		}
 		select {
@@ -108,16 +183,16 @@ func watchLag(ctx context.Context, adm *kadm.Client, src Source) {
 // deliverRecord dispatches one record. It returns once every Trigger has
 // taken the event or given it up (see Dispatch), or when the stack stops. A
 // record that is not a CloudEvent can never be delivered: it is given up too.
-func deliverRecord(ctx context.Context, r *kgo.Record, d *Dispatcher, src Source, log *slog.Logger) {
-	e, err := tfkafka.ToEvent(ctx, r)
+func deliverRecord(ctx context.Context, m *sarama.ConsumerMessage, d *Dispatcher, src Source, log *slog.Logger) {
+	e, err := tfkafka.ToEvent(ctx, m)
 	if err == nil {
 		err = e.Validate()
 	}
 	if err != nil {
-		log.Error("record is not a CloudEvent; given up", "source", src.Name, "topic", r.Topic,
-			"partition", r.Partition, "offset", r.Offset, "error", err)
+		log.Error("record is not a CloudEvent; given up", "source", src.Name, "topic", m.Topic,
+			"partition", m.Partition, "offset", m.Offset, "error", err)
 		telemetry.GivenUp.WithLabelValues("", "not_a_cloudevent").Inc()
 		return
 	}
-	_ = d.Dispatch(ctx, *e) // an error means ctx ended: consume does not commit then
+	_ = d.Dispatch(ctx, *e) // an error means ctx ended: the record is not marked then
 }
