@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,7 @@ func eventLatency(ctx context.Context, o options) error {
 		return err
 	}
 	brokers := env("KAFKA_BROKERS", env("TASKFLOW_KAFKA_ADDR", "127.0.0.1:9092"))
-	cl, err := sarama.NewClient([]string{brokers}, kafka.ConsumerConfig("taskflow-load"))
+	cl, err := sarama.NewClient(strings.Split(brokers, ","), kafka.ConsumerConfig("taskflow-load"))
 	if err != nil {
 		return err
 	}
