@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/kafka"
 )
 
 // eventLatency creates tasks at -rate per second for -duration and measures,
@@ -25,16 +28,27 @@ func eventLatency(ctx context.Context, o options) error {
 		return err
 	}
 	brokers := env("KAFKA_BROKERS", env("TASKFLOW_KAFKA_ADDR", "127.0.0.1:9092"))
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ConsumeTopics("task-events"),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+	cl, err := sarama.NewClient(strings.Split(brokers, ","), kafka.ConsumerConfig("taskflow-load"))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	// Make sure the consumer has its end offsets before the first create.
-	warm, cancel := context.WithTimeout(ctx, 2*time.Second)
-	cl.PollFetches(warm)
-	cancel()
+	cons, err := sarama.NewConsumerFromClient(cl)
+	if err != nil {
+		return err
+	}
+	defer cons.Close()
+	// From the end of every partition, found before the first create.
+	ends, err := kafka.Ends(cl, events.TopicTaskEvents)
+	if err != nil {
+		return err
+	}
+	reading, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	msgs, err := kafka.Read(reading, cons, events.TopicTaskEvents, ends, nil)
+	if err != nil {
+		return err
+	}
 
 	var mu sync.Mutex
 	sent := map[string]time.Time{}    // created, event not seen yet
@@ -43,22 +57,16 @@ func eventLatency(ctx context.Context, o options) error {
 	seen := make(chan struct{})
 	go func() {
 		defer close(seen)
-		for {
-			fs := cl.PollFetches(ctx)
-			if fs.IsClientClosed() || ctx.Err() != nil {
-				return
-			}
+		for r := range msgs {
 			now := time.Now()
-			fs.EachRecord(func(r *kgo.Record) {
-				mu.Lock()
-				if t, ok := sent[string(r.Key)]; ok {
-					lat = append(lat, now.Sub(t))
-					delete(sent, string(r.Key))
-				} else {
-					arrived[string(r.Key)] = now
-				}
-				mu.Unlock()
-			})
+			mu.Lock()
+			if t, ok := sent[string(r.Key)]; ok {
+				lat = append(lat, now.Sub(t))
+				delete(sent, string(r.Key))
+			} else {
+				arrived[string(r.Key)] = now
+			}
+			mu.Unlock()
 		}
 	}()
 
@@ -70,7 +78,6 @@ func eventLatency(ctx context.Context, o options) error {
 	// Every second while the creates run: the outbox backlog and the
 	// consumer group's lag.
 	var backlog, lag []int64
-	adm := kadm.NewClient(cl)
 	sampling, stopSampling := context.WithCancel(ctx)
 	sampled := make(chan struct{})
 	go func() {
@@ -87,10 +94,8 @@ func eventLatency(ctx context.Context, o options) error {
 			if err := db.QueryRow(sampling, "SELECT count(*) FROM outbox").Scan(&n); err == nil {
 				backlog = append(backlog, n)
 			}
-			if l, err := adm.Lag(sampling, "taskflow-task-events"); err == nil {
-				var total int64
-				l.Each(func(gl kadm.DescribedGroupLag) { total += gl.Lag.Total() })
-				lag = append(lag, total)
+			if l, err := kafka.Lag(cl, "taskflow-task-events", []string{events.TopicTaskEvents}); err == nil {
+				lag = append(lag, l[events.TopicTaskEvents])
 			}
 		}
 	}()
@@ -120,7 +125,7 @@ func eventLatency(ctx context.Context, o options) error {
 		return err
 	}
 	time.Sleep(2 * time.Second) // the last events
-	cl.Close()
+	stopReading()
 	<-seen
 	mu.Lock()
 	defer mu.Unlock()

@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/IBM/sarama"
 
 	tfkafka "github.com/taskflow/taskflow/pkg/kafka"
 
@@ -23,8 +21,8 @@ import (
 type Broker struct {
 	Manifests Manifests
 	Brokers   []string
-	// Client adds options to every Kafka client (TLS and SASL: kafka.Auth.Opts).
-	Client  []kgo.Opt
+	// Auth is TLS and SASL for every Kafka client (the zero value: plaintext).
+	Auth    tfkafka.Auth
 	Resolve Resolver
 	Log     *slog.Logger
 	// IngressAddr is where CloudEvents may be posted ("" for no ingress).
@@ -39,20 +37,52 @@ func (b *Broker) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	producer, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Brokers...), kgo.AllowAutoTopicCreation(),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchMaxBytes(MaxRecordBytes)}, b.Client...)...)
+	// One client per source, as each has its own consumer group and long
+	// polls, and one for the ingress's producer; tried again until Kafka
+	// answers (or ctx ends).
+	connect := func(clientID string, cfg *sarama.Config) (sarama.Client, error) {
+		if err := b.Auth.Sarama(cfg); err != nil {
+			return nil, err
+		}
+		return tfkafka.Connect(ctx, b.Brokers, cfg, func(err error) {
+			b.Log.Warn("connecting to kafka", "client", clientID, "error", err)
+		})
+	}
+	pcfg := tfkafka.ProducerConfig("taskflow-broker-ingress")
+	pcfg.Producer.MaxMessageBytes = MaxRecordBytes
+	pclient, err := connect("broker-ingress", pcfg)
+	if err != nil {
+		return ignoreStop(ctx, err)
+	}
+	defer pclient.Close()
+	producer, err := sarama.NewSyncProducerFromClient(pclient)
 	if err != nil {
 		return err
 	}
 	defer producer.Close()
+	sources := append(b.Manifests.Sources, ingressSource)
+	clients := make([]sarama.Client, 0, len(sources))
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	for _, src := range sources {
+		c, err := connect(src.Name, tfkafka.ConsumerConfig("taskflow-source-"+src.Name))
+		if err != nil {
+			return ignoreStop(ctx, err)
+		}
+		clients = append(clients, c)
+	}
 	var wg sync.WaitGroup
-	errc := make(chan error, len(b.Manifests.Sources)+2)
-	for _, src := range append(b.Manifests.Sources, ingressSource) {
-		wg.Go(func() { errc <- consume(ctx, b.Brokers, b.Client, src, d, b.Log) })
+	errc := make(chan error, len(sources)+1)
+	for i, src := range sources {
+		wg.Go(func() { errc <- consume(ctx, clients[i], src, d, b.Log) })
 	}
 	if b.IngressAddr != "" {
+		ready := func(context.Context) error { return pclient.RefreshMetadata(IngressTopic) }
 		srv := &fn.Server{Name: "broker-ingress", Addr: b.IngressAddr, Handler: Ingress(producer, b.Log),
-			Log: b.Log, Listening: b.Listening, Ready: producer.Ping}
+			Log: b.Log, Listening: b.Listening, Ready: ready}
 		wg.Go(func() { errc <- srv.Run(ctx) })
 	}
 	wg.Wait()
@@ -65,30 +95,28 @@ func (b *Broker) Run(ctx context.Context) error {
 	return nil
 }
 
-// MaxRecordBytes bounds an event posted to the ingress once encoded as a
-// Kafka record batch of one record (headers, key and batch overhead
-// included): within what every producer and broker on the way takes by
-// default (sarama's Producer.MaxMessageBytes 1,000,000, franz-go's
-// ProducerBatchMaxBytes 1,000,012, Kafka's and kfake's message.max.bytes
-// 1,048,588), so that an event the ingress accepts can always be published.
-const MaxRecordBytes = 1_000_000
-
-// recordBytes is an upper bound of r's size in a record batch of its own:
-// the batch header with its length prefix (65 bytes, as franz-go counts
-// it), then each varint at its widest.
-func recordBytes(r *kgo.Record) int {
-	const batchOverhead, varint = 65, 10
-	n := batchOverhead + 1 + 5*varint + len(r.Key) + len(r.Value)
-	for _, h := range r.Headers {
-		n += 2*varint + len(h.Key) + len(h.Value)
+// ignoreStop is err, or nil when it only says ctx ended.
+func ignoreStop(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
 	}
-	return n
+	return err
 }
 
+// MaxRecordBytes bounds an event posted to the ingress once encoded as a
+// Kafka record (headers, key and record overhead included, as sarama's
+// ProducerMessage.ByteSize counts it): the ingress's producer takes no
+// larger message (its Producer.MaxMessageBytes, also sarama's default),
+// which keeps a batch of one within Kafka's and kfake's default
+// message.max.bytes (1,048,588), so that an event the ingress accepts can
+// always be published.
+const MaxRecordBytes = 1_000_000
+
 // Ingress accepts CloudEvents in binary or structured mode (400 for anything
-// else; 413 for an event too large to be a Kafka record, MaxRecordBytes) and
-// stores them in IngressTopic before answering 202.
-func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
+// else; 413 for an event too large to be a Kafka record, MaxRecordBytes, or
+// one the cluster refuses as too large) and stores them in IngressTopic
+// before answering 202 (503 when Kafka does not take it).
+func Ingress(producer sarama.SyncProducer, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -104,20 +132,18 @@ func Ingress(producer *kgo.Client, log *slog.Logger) http.Handler {
 			fn.WriteError(w, r, log, err)
 			return
 		}
-		rec, err := tfkafka.ToRecord(r.Context(), IngressTopic, *e)
+		pm, err := tfkafka.ProducerMessage(r.Context(), IngressTopic, e)
 		if err != nil {
 			fn.WriteError(w, r, log, errs.Invalidf("cannot encode the event: "+err.Error()))
 			return
 		}
-		if recordBytes(rec) > MaxRecordBytes {
+		if pm.ByteSize(2) > MaxRecordBytes { // record batches (v2), as Version speaks
 			fn.WriteError(w, r, log, errTooLarge)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-		defer cancel()
-		err = producer.ProduceSync(ctx, rec).FirstErr()
+		_, _, err = producer.SendMessage(pm) // bounded by the producer's timeouts and retries
 		switch {
-		case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+		case tfkafka.ErrTooLarge(err):
 			fn.WriteError(w, r, log, errTooLarge) // a cluster whose max.message.bytes is below the default: retrying cannot help
 		case err != nil:
 			fn.WriteError(w, r, log, errors.Join(errs.ErrUnavailable, err))

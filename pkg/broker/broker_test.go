@@ -17,12 +17,10 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/twmb/franz-go/pkg/kgo"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/taskflow/taskflow/pkg/events"
-	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
@@ -158,20 +156,7 @@ func TestRetriesDeadLettersAndIngress(t *testing.T) {
 	go func() { done <- b.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for _, e := range []cloudevents.Event{event("1", "dev.taskflow.x"), event("2", "dev.taskflow.y"), event("3", "dev.taskflow.z")} {
-		rec, err := kafka.ToRecord(context.Background(), "task-events", e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produce(t, kafkaAddr, event("1", "dev.taskflow.x"), event("2", "dev.taskflow.y"), event("3", "dev.taskflow.z"))
 	eventually(t, "flaky to take the event on its third try", func() bool { return flaky.count() == 3 })
 	eventually(t, "the refused event in the dead-letter sink", func() bool { return dls.count() == 1 })
 	time.Sleep(200 * time.Millisecond)
@@ -292,20 +277,7 @@ func runBroker(t *testing.T, kafkaAddr, group string, triggers []Trigger, urls m
 
 func produce(t *testing.T, kafkaAddr string, evs ...cloudevents.Event) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for _, e := range evs {
-		rec, err := kafka.ToRecord(context.Background(), "task-events", e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	kafkatest.Produce(t, kafkatest.Producer(t, kafkaAddr), "task-events", evs...)
 }
 
 // TestGivenUpWhenTheDeadLetterSinkFails: an event that neither its

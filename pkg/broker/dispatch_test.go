@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/taskflow/taskflow/pkg/kafka"
 	"github.com/taskflow/taskflow/pkg/kafka/kafkatest"
 )
 
@@ -140,21 +139,13 @@ func TestOrderedAndUnorderedTriggers(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- b.Run(ctx) }()
 			defer func() { cancel(); <-done }()
-			cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var recs []*kgo.Record
+			var evs []cloudevents.Event
 			for i := range 20 {
 				e := event(fmt.Sprint(i), "dev.taskflow.x")
 				e.SetSubject("one-task") // one key: one partition
-				rec, _ := kafka.ToRecord(context.Background(), "reminders", e)
-				recs = append(recs, rec)
+				evs = append(evs, e)
 			}
-			if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-			cl.Close()
+			kafkatest.Produce(t, kafkatest.Producer(t, kafkaAddr), "reminders", evs...)
 			eventually(t, "20 deliveries to each", func() bool { return ord.count() == 20 && par.count() == 20 })
 			if !par.overlapped {
 				t.Errorf("unordered Trigger: event 1 did not arrive while 0 was in flight (got %v)", par.ids)

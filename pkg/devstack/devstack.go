@@ -317,9 +317,7 @@ func (s *Stack) startBroker(ctx context.Context, brokers, upstreams []string) (<
 	b := &broker.Broker{Manifests: m, Brokers: brokers, Log: s.log, IngressAddr: s.cfg.BrokerAddr,
 		Resolve: func(svc string) (string, bool) { u, ok := urls[svc]; return u, ok }}
 	if s.cfg.Brokers != "" {
-		if b.Client, err = s.cfg.Auth.Opts(); err != nil {
-			return nil, err
-		}
+		b.Auth = s.cfg.Auth
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- b.Run(ctx) }()

@@ -8,13 +8,11 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	kscram "github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/xdg-go/scram"
 )
 
-// Auth is how TaskFlow's own Kafka clients (the relay and the live stream)
+// Auth is how TaskFlow's own Kafka clients (the relay, the live stream, the
+// local Broker)
 // reach a cluster that wants TLS, SASL or both, as managed Kafka services do.
 // The zero value is plaintext without authentication (the embedded broker,
 // Strimzi's internal listener).
@@ -67,7 +65,9 @@ func (a Auth) tlsConfig() (*tls.Config, error) {
 	return c, nil
 }
 
-// Sarama applies a to a sarama configuration (the relay's producer).
+// Sarama applies a to a sarama configuration (a producer's or a reader's):
+// an error for an unknown mechanism, a mechanism without its user name and
+// password, or a CA file that cannot be read or holds no certificate.
 func (a Auth) Sarama(c *sarama.Config) error {
 	m, err := a.mechanism()
 	if err != nil {
@@ -93,31 +93,6 @@ func (a Auth) Sarama(c *sarama.Config) error {
 		c.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA512} }
 	}
 	return nil
-}
-
-// Opts are the franz-go client options for a (the live stream's readers).
-func (a Auth) Opts() ([]kgo.Opt, error) {
-	m, err := a.mechanism()
-	if err != nil {
-		return nil, err
-	}
-	tc, err := a.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	var opts []kgo.Opt
-	if tc != nil {
-		opts = append(opts, kgo.DialTLSConfig(tc))
-	}
-	switch m {
-	case sarama.SASLTypePlaintext:
-		opts = append(opts, kgo.SASL(plain.Auth{User: a.Username, Pass: a.Password}.AsMechanism()))
-	case sarama.SASLTypeSCRAMSHA256:
-		opts = append(opts, kgo.SASL(kscram.Auth{User: a.Username, Pass: a.Password}.AsSha256Mechanism()))
-	case sarama.SASLTypeSCRAMSHA512:
-		opts = append(opts, kgo.SASL(kscram.Auth{User: a.Username, Pass: a.Password}.AsSha512Mechanism()))
-	}
-	return opts, nil
 }
 
 // scramClient is sarama's SCRAM conversation, on xdg-go/scram.

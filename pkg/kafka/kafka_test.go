@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/IBM/sarama"
 
 	"knative.dev/eventing/pkg/eventfilter"
 	"knative.dev/eventing/pkg/eventfilter/attributes"
@@ -33,9 +33,9 @@ func TestExtensionsReachTheRecord(t *testing.T) {
 		if err != nil || len(msgs) != 1 {
 			t.Fatalf("messages: %d, %v", len(msgs), err)
 		}
-		rec := &kgo.Record{Topic: msgs[0].Topic}
+		rec := &sarama.ConsumerMessage{Topic: msgs[0].Topic}
 		for _, h := range msgs[0].Headers {
-			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: string(h.Key), Value: h.Value})
+			rec.Headers = append(rec.Headers, &sarama.RecordHeader{Key: h.Key, Value: h.Value})
 		}
 		rec.Value, _ = msgs[0].Value.Encode()
 		if got, want := Header(rec, "ce_"+events.ExtReminder), c.ext[events.ExtReminder]; got != want {

@@ -56,11 +56,11 @@ func Function(ctx context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error
 	if err != nil {
 		return nil, err
 	}
-	opts, err := cfg.Config.Auth.Opts()
+	live, err := updates.New(cfg.Brokers).WithAuth(cfg.Config.Auth)
 	if err != nil {
 		return nil, err
 	}
-	s := New(d, v, cfg.Auth.Config, updates.New(cfg.Brokers, opts...))
+	s := New(d, v, cfg.Auth.Config, live)
 	return &fn.Function{Handlers: s.Handlers(), Start: s.Run, Ready: s.live.Ready, Stop: s.Stop}, nil
 }
 

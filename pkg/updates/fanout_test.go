@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/IBM/sarama"
 
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/events"
@@ -89,14 +89,12 @@ func stream(t *testing.T, base, user, lastID string) <-chan sseMsg {
 	return c
 }
 
-// produce publishes task.created events of user's tasks, asynchronously,
-// each title in order per task id (the Kafka key): titles[i] is of task
+// produce publishes task.created events of user's tasks, in one batch, each
+// title in order per task id (the Kafka key): titles[i] is of task
 // ids[i%len(ids)].
-func produce(t *testing.T, cl *kgo.Client, user string, ids []string, titles []string, description string) {
+func produce(t *testing.T, cl sarama.SyncProducer, user string, ids []string, titles []string, description string) {
 	t.Helper()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var perr error
+	var msgs []*sarama.ProducerMessage
 	for i, title := range titles {
 		now := time.Now()
 		tk := task.Task{ID: ids[i%len(ids)], UserID: user, Title: title, Description: description, Status: task.Active,
@@ -106,24 +104,15 @@ func produce(t *testing.T, cl *kgo.Client, user string, ids []string, titles []s
 			t.Error(err)
 			return
 		}
-		rec, err := kafka.ToRecord(context.Background(), events.TopicTaskUpdates, ce)
+		pm, err := kafka.ProducerMessage(context.Background(), events.TopicTaskUpdates, &ce)
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		wg.Add(1)
-		cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
-			defer wg.Done()
-			if err != nil {
-				mu.Lock()
-				perr = err
-				mu.Unlock()
-			}
-		})
+		msgs = append(msgs, pm)
 	}
-	wg.Wait()
-	if perr != nil {
-		t.Error(perr)
+	if err := cl.SendMessages(msgs); err != nil { // called from several goroutines: no Fatal
+		t.Error(err)
 	}
 }
 
@@ -181,11 +170,7 @@ func none(t *testing.T, c <-chan sseMsg, who string) {
 func TestFanOutToEveryStreamOfItsUser(t *testing.T) {
 	addr := kafkatest.Start(t)
 	_, base := replica(t, addr)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := kafkatest.Producer(t, addr)
 	users := map[string][]<-chan sseMsg{}
 	for _, u := range []string{"ann", "ben"} {
 		for range 3 {
@@ -244,11 +229,7 @@ func TestSlowStreamEndsAndOthersFlow(t *testing.T) {
 	}
 	addr := kafkatest.Start(t)
 	s, base := replica(t, addr)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ProducerBatchMaxBytes(1<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := kafkatest.Producer(t, addr)
 	slow := request(t, base, "cat", "") // its body is not read for now
 	fast := stream(t, base, "cat", "")
 	const n = 1500
@@ -296,11 +277,7 @@ func TestSlowStreamEndsAndOthersFlow(t *testing.T) {
 func TestResumeFromTheRingOrFromKafka(t *testing.T) {
 	addr := kafkatest.Start(t)
 	s1, base1 := replica(t, addr)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := kafkatest.Producer(t, addr)
 	ids := taskIDs('d', 3)
 	first := stream(t, base1, "dan", "")
 	produce(t, cl, "dan", ids, []string{"d0", "d1", "d2"}, "")

@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/IBM/sarama"
 
 	"github.com/taskflow/taskflow/pkg/events"
+	"github.com/taskflow/taskflow/pkg/kafka"
 )
 
 // Fan-out bounds.
@@ -184,53 +184,57 @@ func (r *ring) since(offset int64, user string, out []*entry) []*entry {
 // run reads task-updates until ctx ends: it finds the end of every partition
 // (retrying while Kafka does not answer), then consumes from there.
 func (s *Stream) run(ctx context.Context) error {
-	ends, err := s.endOffsets(ctx)
+	cl, err := kafka.Connect(ctx, s.brokers, s.config("taskflow-updates"), func(err error) {
+		s.log.Warn("connecting to kafka", "error", err)
+	})
 	if err != nil {
-		return err
-	}
-	offsets := map[int32]kgo.Offset{}
-	for p, off := range ends {
-		offsets[int32(p)] = kgo.NewOffset().At(off)
-	}
-	cl, err := s.kafkaClient(kgo.FetchMaxWait(time.Second),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{events.TopicTaskUpdates: offsets}))
-	if err != nil {
-		return err
+		return nil // ctx ended
 	}
 	defer cl.Close()
-	s.hub.start(ends)
-	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		fs.EachError(func(topic string, p int32, err error) {
-			s.log.Warn("reading task-updates", "partition", p, "error", err)
-		})
-		fs.EachRecord(func(rec *kgo.Record) {
-			s.hub.add(rec.Partition, rec.Offset, s.entry(ctx, rec))
-		})
+	ends, err := s.endOffsets(ctx, cl)
+	if err != nil {
+		return nil // ctx ended
 	}
+	cons, err := sarama.NewConsumerFromClient(cl)
+	if err != nil {
+		return err
+	}
+	defer cons.Close()
+	from := make(map[int32]int64, len(ends))
+	for p, off := range ends {
+		from[int32(p)] = off
+	}
+	msgs, err := kafka.Read(ctx, cons, events.TopicTaskUpdates, from, func(err error) {
+		s.log.Warn("reading task-updates", "error", err)
+	})
+	if err != nil {
+		return err
+	}
+	s.hub.start(ends)
+	for m := range msgs {
+		s.hub.add(m.Partition, m.Offset, s.entry(ctx, m))
+	}
+	return nil
 }
 
 // entry decodes a record for the streams; nil when no stream shows it.
-func (s *Stream) entry(ctx context.Context, rec *kgo.Record) *entry {
-	user, m, ok := decode(ctx, rec)
+func (s *Stream) entry(ctx context.Context, m *sarama.ConsumerMessage) *entry {
+	user, msg, ok := decode(ctx, m)
 	if !ok {
 		return nil
 	}
-	data, err := json.Marshal(m)
+	data, err := json.Marshal(msg)
 	if err != nil {
 		return nil
 	}
-	return &entry{user: user, typ: m.Type, data: data}
+	return &entry{user: user, typ: msg.Type, data: data}
 }
 
 // endOffsets is the end of every partition of task-updates, asked until
 // Kafka answers or ctx ends.
-func (s *Stream) endOffsets(ctx context.Context) ([]int64, error) {
+func (s *Stream) endOffsets(ctx context.Context, cl sarama.Client) ([]int64, error) {
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		ends, err := s.listEnds(ctx)
+		ends, err := s.listEnds(cl)
 		if err == nil {
 			return ends, nil
 		}
@@ -243,34 +247,22 @@ func (s *Stream) endOffsets(ctx context.Context) ([]int64, error) {
 	}
 }
 
-func (s *Stream) listEnds(ctx context.Context) ([]int64, error) {
-	cl, err := s.kafkaClient()
+func (s *Stream) listEnds(cl sarama.Client) ([]int64, error) {
+	listed, err := kafka.Ends(cl, events.TopicTaskUpdates)
 	if err != nil {
 		return nil, err
 	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, events.TopicTaskUpdates)
-	if err != nil {
-		return nil, err
+	if len(listed) != int(s.hub.partitions) {
+		return nil, fmt.Errorf("%s has %d partitions, want %d", events.TopicTaskUpdates, len(listed), s.hub.partitions)
 	}
 	ends := make([]int64, s.hub.partitions)
-	seen := int32(0)
-	var lerr error
-	listed.Each(func(o kadm.ListedOffset) {
-		switch {
-		case o.Err != nil:
-			lerr = o.Err
-		case o.Partition >= 0 && o.Partition < s.hub.partitions:
-			ends[o.Partition] = o.Offset
-			seen++
+	for p, off := range listed {
+		if p < 0 || p >= s.hub.partitions {
+			return nil, fmt.Errorf("%s has partition %d, want 0..%d", events.TopicTaskUpdates, p, s.hub.partitions-1)
 		}
-	})
-	if lerr == nil && seen != s.hub.partitions {
-		lerr = fmt.Errorf("%s has %d partitions, want %d", events.TopicTaskUpdates, seen, s.hub.partitions)
+		ends[p] = off
 	}
-	return ends, lerr
+	return ends, nil
 }
 
 var discard = slog.New(slog.DiscardHandler)

@@ -25,8 +25,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/IBM/sarama"
 	sse "github.com/tmaxmax/go-sse"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskflow/taskflow/pkg/errs"
 	"github.com/taskflow/taskflow/pkg/events"
@@ -60,11 +60,10 @@ type Config struct {
 // Function is the updates function: the stream route and the replica's one
 // reader of task-updates.
 func Function(_ context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error) {
-	opts, err := cfg.Config.Auth.Opts()
+	s, err := New(cfg.Brokers).WithAuth(cfg.Config.Auth)
 	if err != nil {
 		return nil, err
 	}
-	s := New(cfg.Brokers, opts...)
 	s.log = d.Log
 	return &fn.Function{Routes: s.Routes(d), Start: s.Run, Ready: s.Ready}, nil
 }
@@ -82,7 +81,7 @@ var shortTypes = map[string]string{events.TaskCreated: "created", events.TaskUpd
 // Stream serves the update stream.
 type Stream struct {
 	brokers []string
-	client  []kgo.Opt // TLS and SASL, when the cluster wants them
+	auth    kafka.Auth // TLS and SASL, when the cluster wants them
 	log     *slog.Logger
 	hub     *hub
 	mu      sync.Mutex
@@ -91,11 +90,21 @@ type Stream struct {
 	catchUps atomic.Int64
 }
 
-// New serves streams from brokers; client adds options to every Kafka client
-// (kafka.Auth.Opts). Streams are served once Run has started.
-func New(brokers []string, client ...kgo.Opt) *Stream {
-	return &Stream{brokers: brokers, client: client, log: discard, open: map[string]int{},
+// New serves streams from brokers, in plaintext (see WithAuth). Streams are
+// served once Run has started.
+func New(brokers []string) *Stream {
+	return &Stream{brokers: brokers, log: discard, open: map[string]int{},
 		hub: newHub(events.Partitions[events.TopicTaskUpdates])}
+}
+
+// WithAuth sets the TLS and SASL of every Kafka client of s; an error for
+// a setting sarama cannot use (kafka.Auth.Sarama).
+func (s *Stream) WithAuth(a kafka.Auth) (*Stream, error) {
+	if err := a.Sarama(sarama.NewConfig()); err != nil {
+		return nil, err
+	}
+	s.auth = a
+	return s, nil
 }
 
 // Run reads task-updates for every stream of this replica until ctx ends.
@@ -111,9 +120,11 @@ func (s *Stream) Ready(context.Context) error {
 	return nil
 }
 
-// kafkaClient is a client of the stream's brokers with its options and opts.
-func (s *Stream) kafkaClient(opts ...kgo.Opt) (*kgo.Client, error) {
-	return kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(s.brokers...)}, s.client...), opts...)...)
+// config is a reader's configuration with the stream's TLS and SASL.
+func (s *Stream) config(clientID string) *sarama.Config {
+	c := kafka.ConsumerConfig(clientID)
+	_ = s.auth.Sarama(c) // checked by WithAuth
+	return c
 }
 
 // Routes is the function's route set.
@@ -307,43 +318,70 @@ func merged(a, b []int64) position {
 // catchUp sends user's records from..at, read from Kafka: for a resume
 // position older than the ring. from then reaches at.
 func (s *Stream) catchUp(ctx context.Context, user string, from, at position, out *writer) error {
-	offsets := map[int32]kgo.Offset{}
+	offsets := map[int32]int64{}
 	for p := range from {
 		if from[p] < at[p] {
-			offsets[int32(p)] = kgo.NewOffset().At(from[p])
+			offsets[int32(p)] = from[p]
 		}
 	}
 	if len(offsets) == 0 {
 		return nil
 	}
 	s.catchUps.Add(1)
-	cl, err := s.kafkaClient(kgo.FetchMaxWait(time.Second),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{events.TopicTaskUpdates: offsets}))
+	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer cancel()
+	cl, err := sarama.NewClient(s.brokers, s.config("taskflow-updates-catch-up"))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
-	defer cancel()
+	cons, err := sarama.NewConsumerFromClient(cl)
+	if err != nil {
+		return err
+	}
+	defer cons.Close()
+	msgs, err := kafka.Read(ctx, cons, events.TopicTaskUpdates, offsets, nil)
+	if err != nil {
+		return err
+	}
 	cur := append(position{}, from...)
-	for left := len(offsets); left > 0; {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return err
+	take := func(m *sarama.ConsumerMessage) bool { // false once every partition reached at
+		p := m.Partition
+		if cur[p] >= at[p] {
+			return true // past the point the hub hands over
 		}
-		fs.EachRecord(func(rec *kgo.Record) {
-			p := rec.Partition
-			if cur[p] >= at[p] {
-				return // past the point the hub hands over
+		cur[p] = m.Offset + 1
+		if e := s.entry(ctx, m); e != nil && e.user == user {
+			out.send(cur.String(), e.typ, e.data)
+		}
+		for p := range cur {
+			if cur[p] < at[p] {
+				return true
 			}
-			cur[p] = rec.Offset + 1
-			if cur[p] >= at[p] {
-				left--
+		}
+		return false
+	}
+	for more := true; more; {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return ctx.Err()
 			}
-			if e := s.entry(ctx, rec); e != nil && e.user == user {
-				out.send(cur.String(), e.typ, e.data)
+			more = take(m)
+			for drained := false; more && !drained; { // send what is waiting in one flush
+				select {
+				case m, ok := <-msgs:
+					if !ok {
+						return ctx.Err()
+					}
+					more = take(m)
+				default:
+					drained = true
+				}
 			}
-		})
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		if out.flush() != nil {
 			return fmt.Errorf("client left")
 		}
@@ -355,8 +393,8 @@ func (s *Stream) catchUp(ctx context.Context, user string, from, at position, ou
 }
 
 // decode reads a task change or notification and the user it belongs to.
-func decode(ctx context.Context, rec *kgo.Record) (string, Message, bool) {
-	e, err := kafka.ToEvent(ctx, rec)
+func decode(ctx context.Context, m *sarama.ConsumerMessage) (string, Message, bool) {
+	e, err := kafka.ToEvent(ctx, m)
 	if err != nil {
 		return "", Message{}, false
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/IBM/sarama"
 
 	"github.com/taskflow/taskflow/pkg/auth"
 	"github.com/taskflow/taskflow/pkg/events"
@@ -39,7 +39,7 @@ func open(t *testing.T, base, user, lastID string) (<-chan sseMsg, func()) {
 	return out, func() { res.Body.Close() }
 }
 
-func publish(t *testing.T, cl *kgo.Client, user, title string, typ string) {
+func publish(t *testing.T, cl sarama.SyncProducer, user, title string, typ string) {
 	t.Helper()
 	tk := task.Task{ID: "0193f0c2-0000-7000-8000-00000000000" + string(rune('0'+len(title)%10)), UserID: user, Title: title,
 		Status: task.Active, Priority: task.Medium, Tags: []string{}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
@@ -54,13 +54,7 @@ func publish(t *testing.T, cl *kgo.Client, user, title string, typ string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := kafka.ToRecord(context.Background(), events.TopicTaskUpdates, ce)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	kafkatest.Produce(t, cl, events.TopicTaskUpdates, ce)
 }
 
 // start runs a replica's reader of task-updates for the test and waits until
@@ -102,11 +96,7 @@ func TestStreamsFanOutIsolateAndResume(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(fn.API(v, quiet, start(t, addr).Routes(nil)))
 	defer srv.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := kafkatest.Producer(t, addr)
 
 	tab1, close1 := open(t, srv.URL, "alice", "")
 	tab2, close2 := open(t, srv.URL, "alice", "")
