@@ -43,7 +43,29 @@ type Operator struct {
 	OperatorToken string `envconfig:"TASKFLOW_OPERATOR_TOKEN" desc:"bearer token of the operator endpoints /deadletters (list and replay dead letters); unset: they answer 503. Not a user's token"`
 	// Services resolves a subscriber that the dispatcher named by Service
 	// (the local Broker) rather than by URL (Knative in a cluster).
-	Services map[string]string `envconfig:"TASKFLOW_REPLAY_SERVICES" desc:"name=URL pairs: where a dead letter whose subscriber is a Service name (the local Broker names them so) is replayed; a subscriber that is a URL is replayed to it"`
+	Services Services `envconfig:"TASKFLOW_REPLAY_SERVICES" desc:"name=URL pairs: where a dead letter whose subscriber is a Service name (the local Broker names them so) is replayed; a subscriber that is a URL is replayed to it"`
+}
+
+// Services maps a Service name to its URL; its setting is name=URL pairs
+// separated by commas.
+type Services map[string]string
+
+// Decode reads name=URL pairs (envconfig.Decoder); a pair without a name or
+// an http(s) URL is an error.
+func (s *Services) Decode(v string) error {
+	*s = Services{}
+	for _, pair := range strings.Split(v, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		name, target, _ := strings.Cut(pair, "=")
+		u, err := url.Parse(target)
+		if name == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q: want name=http(s)://host[:port]", pair)
+		}
+		(*s)[name] = target
+	}
+	return nil
 }
 
 // Extensions the dispatcher adds to a dead-lettered event (Knative's
@@ -60,9 +82,9 @@ type Handler struct {
 	Store *store.Store
 	Log   *slog.Logger
 	Cfg   Operator
-	// ReplayableFor is how long a consumer remembers what it processed
-	// (TASKFLOW_RETAIN_PROCESSED_EVENTS): a letter that first reached the
-	// sink longer ago than this is not replayed, since its consumer may have
+	// ReplayableFor is how long a consumer recognises an event it processed
+	// (retention.Config.ReplayableFor): a letter that first reached the sink
+	// longer ago than this is not replayed, since its consumer may have
 	// applied it and forgotten (0: no limit).
 	ReplayableFor time.Duration
 	Client        *http.Client // nil: a client with a 10 s timeout
@@ -193,7 +215,7 @@ func (h *Handler) replayOne(w http.ResponseWriter, r *http.Request) error {
 	h.replay(r.Context(), d, &res)
 	if len(res.TooOld) > 0 {
 		return errs.With(errs.ErrConflict, fmt.Sprintf("dead letter %d first arrived more than %s ago, longer than its consumer "+
-			"remembers processed events (TASKFLOW_RETAIN_PROCESSED_EVENTS): a replay could apply it twice", id, h.ReplayableFor))
+			"recognises events it processed (TASKFLOW_RETAIN_PROCESSED_EVENTS, TASKFLOW_RETAIN_IDEMPOTENCY_KEYS): a replay could apply it twice", id, h.ReplayableFor))
 	}
 	return writeResult(w, res)
 }
@@ -269,7 +291,7 @@ func Event(d store.StoredDeadLetter) (cloudevents.Event, error) {
 		return e, fmt.Errorf("dead letter %d: its attributes do not decode: %w", d.Seq, err)
 	}
 	for _, x := range []string{extDest, extCode, extData} {
-		delete(e.Extensions(), x)
+		e.SetExtension(x, nil) // nil removes it
 	}
 	if d.Data != nil {
 		e.DataEncoded = d.Data

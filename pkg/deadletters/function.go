@@ -21,7 +21,7 @@ type Config struct {
 // (consumers.DeadLetter), the operator endpoints, and the purge loop as its
 // background work (retention.Loop).
 func New(_ context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error) {
-	h := &Handler{Store: d.Store, Log: d.Log, Cfg: cfg.Operator, ReplayableFor: cfg.ProcessedEvents, Now: d.Now}
+	h := &Handler{Store: d.Store, Log: d.Log, Cfg: cfg.Operator, ReplayableFor: cfg.ReplayableFor(), Now: d.Now}
 	handlers := map[string]http.Handler{}
 	h.Register(handlers)
 	return &fn.Function{
