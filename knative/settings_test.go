@@ -13,6 +13,7 @@ import (
 
 	"github.com/taskflow/taskflow/pkg/accounts"
 	"github.com/taskflow/taskflow/pkg/consumers"
+	"github.com/taskflow/taskflow/pkg/deadletters"
 	"github.com/taskflow/taskflow/pkg/devstack"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/gateway"
@@ -34,7 +35,7 @@ var settings = map[string]struct {
 	"audit":         {new(fn.ConsumerConfig), "new(fn.ConsumerConfig)"},
 	"complete":      {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"create":        {new(fn.APIConfig), "new(fn.APIConfig)"},
-	"deadletter":    {new(fn.ConsumerConfig), "new(fn.ConsumerConfig)"},
+	"deadletter":    {new(deadletters.Config), "new(deadletters.Config)"},
 	"delete":        {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"gateway":       {new(gateway.Config), "new(gateway.Config)"},
 	"get":           {new(fn.APIConfig), "new(fn.APIConfig)"},

@@ -4,6 +4,7 @@
 //	taskflow-dev run            start every function and the gateway
 //	taskflow-dev token USER     print an HS256 token for USER (24 h)
 //	taskflow-dev migrate        apply migrations to DATABASE_URL
+//	taskflow-dev deadletters    list and replay dead letters (deadletters.go)
 //
 // Its settings are the local stack's (docs/settings.md); with no token
 // secret set, the stack and its tokens share a dev secret kept in
@@ -40,6 +41,9 @@ func run(ctx context.Context, args []string) error {
 	if cmd == "token" {
 		return token(args[1:])
 	}
+	if cmd == "deadletters" {
+		return deadLetters(ctx, args[1:], os.Stdout)
+	}
 	var cfg devstack.Config
 	if err := fn.Load(&cfg); err != nil {
 		return err
@@ -52,7 +56,7 @@ func run(ctx context.Context, args []string) error {
 	case "migrate":
 		return store.Migrate(ctx, cfg.DatabaseURL)
 	default:
-		return fmt.Errorf("unknown command %q: want run, token or migrate", cmd)
+		return fmt.Errorf("unknown command %q: want run, token, migrate or deadletters", cmd)
 	}
 }
 

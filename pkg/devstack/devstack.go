@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,6 +252,9 @@ func (s *Stack) Run(ctx context.Context) error {
 		if svc.Name == "reminder" {
 			fenv = append(append([]string{}, env...), "DAPR_GRPC_ENDPOINT="+daprGRPC)
 		}
+		if svc.Name == "deadletter" { // the local Broker names subscribers by Service: replays need their URLs
+			fenv = append(append([]string{}, env...), "TASKFLOW_REPLAY_SERVICES="+serviceURLs(addrs))
+		}
 		if err := s.start(ctx, svc, addrs[svc.Name], fenv); err != nil {
 			return err
 		}
@@ -277,6 +281,16 @@ func (s *Stack) Run(ctx context.Context) error {
 	case err := <-brokerErr:
 		return fmt.Errorf("local broker: %w", err)
 	}
+}
+
+// serviceURLs lists each function as name=URL, sorted.
+func serviceURLs(addrs map[string]string) string {
+	var out []string
+	for name, addr := range addrs {
+		out = append(out, name+"=http://"+addr)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }
 
 // jwksURLs are the JWKS every function accepts tokens by: TaskFlow's own
