@@ -74,9 +74,9 @@ func TestReplayAfterTheConsumerIsBackHasOneEffect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, tr := range m.Triggers { // the whole retry budget in milliseconds, not minutes
-		m.Triggers[i].Delivery.Retry, m.Triggers[i].Delivery.Backoff = 2, 5*time.Millisecond
-		_ = tr
+	retry, backoff := int32(2), "PT0.005S" // the whole retry budget in milliseconds, not minutes
+	for i := range m.Triggers {
+		m.Triggers[i].Delivery.Retry, m.Triggers[i].Delivery.BackoffDelay = &retry, &backoff
 	}
 	st, url := storetest.New(t)
 	st.Source = events.Source("create")
@@ -128,7 +128,7 @@ func TestReplayAfterTheConsumerIsBackHasOneEffect(t *testing.T) {
 		}
 	}
 	letters := func() int64 {
-		return storetest.Count(t, url, `SELECT count(*) FROM dead_letters WHERE event_id = 'cmd-1' AND subscriber = 'create'`)
+		return storetest.Count(t, url, `SELECT count(*) FROM dead_letters WHERE event_id = 'cmd-1' AND subscriber = '`+create+`'`)
 	}
 	for end := time.Now().Add(20 * time.Second); letters() != 1; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(end) {
@@ -152,7 +152,7 @@ func TestReplayAfterTheConsumerIsBackHasOneEffect(t *testing.T) {
 		t.Fatalf("list: %d, %+v", s, list)
 	}
 	l := list.Items[0]
-	if l.EventID != "cmd-1" || l.Source != "/crm" || l.Subject != "crm-42" || l.Subscriber != "create" ||
+	if l.EventID != "cmd-1" || l.Source != "/crm" || l.Subject != "crm-42" || l.Subscriber != create ||
 		l.Attempts != 1 || !strings.HasPrefix(l.Reason, "HTTP 503") || l.Replays != 0 {
 		t.Errorf("letter %+v", l)
 	}

@@ -25,12 +25,10 @@ type Config struct {
 	Interval time.Duration `envconfig:"TASKFLOW_PURGE_INTERVAL" default:"1m" desc:"how often old rows are purged (one replica at a time, under an advisory lock); 0 turns the purge off"`
 	Batch    int           `envconfig:"TASKFLOW_PURGE_BATCH" default:"1000" desc:"most rows one purge statement deletes (one short transaction each)"`
 
-	ProcessedEvents time.Duration `envconfig:"TASKFLOW_RETAIN_PROCESSED_EVENTS" default:"168h" desc:"how long a consumer remembers an event id it processed; a redelivery or replay of an older event is applied again, so the deadletter function refuses to replay letters older than this"`
-	IdempotencyKeys time.Duration `envconfig:"TASKFLOW_RETAIN_IDEMPOTENCY_KEYS" default:"24h" desc:"how long an Idempotency-Key makes a retried create return the first result; create commands from the Broker dedupe by it too, so dead letters older than this are not replayed"`
-	DeadLetters     time.Duration `envconfig:"TASKFLOW_RETAIN_DEAD_LETTERS" default:"336h" desc:"how long a dead letter is kept after it last reached the sink"`
-	// DeliveredWebhooks is off by default: today a delivered webhook row is
-	// the user's in-app notification itself (see store.PurgeDeliveredWebhooks).
-	DeliveredWebhooks time.Duration `envconfig:"TASKFLOW_RETAIN_DELIVERED_WEBHOOKS" default:"0" desc:"how long a notification is kept after its webhook delivery ended; 0 keeps them (the row is also the in-app notification)"`
+	ProcessedEvents   time.Duration `envconfig:"TASKFLOW_RETAIN_PROCESSED_EVENTS" default:"168h" desc:"how long a consumer remembers an event id it processed; a redelivery or replay of an older event is applied again, so the deadletter function refuses to replay letters older than this"`
+	IdempotencyKeys   time.Duration `envconfig:"TASKFLOW_RETAIN_IDEMPOTENCY_KEYS" default:"24h" desc:"how long an Idempotency-Key makes a retried create return the first result; create commands from the Broker dedupe by it too, so dead letters older than this are not replayed"`
+	DeadLetters       time.Duration `envconfig:"TASKFLOW_RETAIN_DEAD_LETTERS" default:"336h" desc:"how long a dead letter is kept after it last reached the sink"`
+	DeliveredWebhooks time.Duration `envconfig:"TASKFLOW_RETAIN_DELIVERED_WEBHOOKS" default:"168h" desc:"how long a webhook delivery is kept after it ended (delivered, refused for good or given up); the in-app notification is kept regardless"`
 }
 
 // ReplayableFor is how long after an event a redelivery of it is still

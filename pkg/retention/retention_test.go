@@ -31,8 +31,10 @@ func seed(t *testing.T, now time.Time, old, young time.Duration) (*store.Store, 
 			`INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ('audit', $1, $2)`,
 			`INSERT INTO idempotency_keys (user_id, key, request_hash, response, created_at) VALUES ('alice', $1, '', '', $2)`,
 			`INSERT INTO dead_letters (event_id, source, type, attributes, received_at, last_received_at) VALUES ($1, '/s', 't', '{}', $2, $2)`,
-			`INSERT INTO notifications (id, user_id, task_id, title, message, remind_at, delivered_at, webhook_delivered_at)
-				VALUES (gen_random_uuid(), 'alice', gen_random_uuid(), $1, '', $2, $2, $2)`,
+			`WITH n AS (INSERT INTO notifications (id, user_id, task_id, title, message, remind_at, delivered_at)
+				VALUES (gen_random_uuid(), 'alice', gen_random_uuid(), $1, '', $2, $2) RETURNING id)
+			 INSERT INTO webhook_deliveries (notification_id, created_at, next_at, delivered_at, status)
+				SELECT id, $2, $2, $2, 200 FROM n`,
 			`INSERT INTO audit_events (event_id, user_id, task_id, type, time, changes, recorded_at)
 				VALUES ($1, 'alice', gen_random_uuid(), 't', $2, '{}', $2)`,
 		} {
@@ -64,7 +66,7 @@ func TestPurgeTakesOldRowsAndKeepsYoungOnes(t *testing.T) {
 		{store.PurgeProcessedEvents, `SELECT string_agg(event_id, ',') FROM processed_events`},
 		{store.PurgeIdempotencyKeys, `SELECT string_agg(key, ',') FROM idempotency_keys`},
 		{store.PurgeDeadLetters, `SELECT string_agg(event_id, ',') FROM dead_letters`},
-		{store.PurgeDeliveredWebhooks, `SELECT string_agg(title, ',') FROM notifications`},
+		{store.PurgeDeliveredWebhooks, `SELECT string_agg(n.title, ',') FROM webhook_deliveries w JOIN notifications n ON n.id = w.notification_id`},
 	} {
 		if got := left(t, url, c.left); got != "young" {
 			t.Errorf("%s: rows left %q, want the young one only", c.table, got)
@@ -72,6 +74,9 @@ func TestPurgeTakesOldRowsAndKeepsYoungOnes(t *testing.T) {
 		if purged[c.table] != 1 {
 			t.Errorf("%s: purged %d, want 1", c.table, purged[c.table])
 		}
+	}
+	if got := left(t, url, `SELECT string_agg(title, ',' ORDER BY title) FROM notifications`); got != "old,young" {
+		t.Errorf("notifications left %q, want both: purging a webhook delivery keeps the in-app notification", got)
 	}
 	if got := left(t, url, `SELECT string_agg(event_id, ',' ORDER BY event_id) FROM audit_events`); got != "old,young" {
 		t.Errorf("audit events left %q, want both: audit history is kept", got)
@@ -90,10 +95,10 @@ func TestPurgeKeepsWhatItsRetentionCovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for q, want := range map[string]int64{
-		`SELECT count(*) FROM processed_events`: 1, // 30 h > 24 h: the old one went
-		`SELECT count(*) FROM idempotency_keys`: 2, // 30 h < 48 h: both stay
-		`SELECT count(*) FROM dead_letters`:     2,
-		`SELECT count(*) FROM notifications`:    2, // no retention: kept
+		`SELECT count(*) FROM processed_events`:   1, // 30 h > 24 h: the old one went
+		`SELECT count(*) FROM idempotency_keys`:   2, // 30 h < 48 h: both stay
+		`SELECT count(*) FROM dead_letters`:       2,
+		`SELECT count(*) FROM webhook_deliveries`: 2, // no retention: kept
 	} {
 		if n := storetest.Count(t, url, q); n != want {
 			t.Errorf("%s: %d, want %d", q, n, want)

@@ -35,15 +35,12 @@ var purgeSQL = map[Purgeable]string{
 	PurgeDeadLetters: `DELETE FROM dead_letters WHERE id IN (
 		SELECT id FROM dead_letters WHERE last_received_at < $1
 		ORDER BY last_received_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-	// The webhook's delivery state lives today in the in-app notification's
-	// own row (migrations/005 and 007), so a delivered webhook row is a
-	// notification whose webhook delivery ended that long ago: purging it
-	// removes the notification from GET /api/notifications too. Kept apart
-	// from the other tables so it can follow the webhook deliveries when they
-	// move to a table of their own.
-	PurgeDeliveredWebhooks: `DELETE FROM notifications WHERE id IN (
-		SELECT id FROM notifications WHERE webhook_delivered_at < $1
-		ORDER BY webhook_delivered_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+	// A done webhook delivery (migrations/016): the webhook took it, refused
+	// it for good, or it was given up. The in-app notification is another
+	// row and stays.
+	PurgeDeliveredWebhooks: `DELETE FROM webhook_deliveries WHERE notification_id IN (
+		SELECT notification_id FROM webhook_deliveries WHERE delivered_at < $1
+		ORDER BY delivered_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 }
 
 // oldestSQL gives the age column of a table's oldest row (NULL when empty).
@@ -51,7 +48,7 @@ var oldestSQL = map[Purgeable]string{
 	PurgeProcessedEvents:   `SELECT min(processed_at) FROM processed_events`,
 	PurgeIdempotencyKeys:   `SELECT min(created_at) FROM idempotency_keys`,
 	PurgeDeadLetters:       `SELECT min(last_received_at) FROM dead_letters`,
-	PurgeDeliveredWebhooks: `SELECT min(webhook_delivered_at) FROM notifications`,
+	PurgeDeliveredWebhooks: `SELECT min(delivered_at) FROM webhook_deliveries`,
 	"outbox":               `SELECT created_at FROM outbox ORDER BY seq LIMIT 1`,
 }
 
