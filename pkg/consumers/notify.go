@@ -281,6 +281,7 @@ func (n *Notifier) Sweep(ctx context.Context) (int, error) {
 // again after a full batch, until ctx ends.
 func (n *Notifier) RunWorker(ctx context.Context, interval time.Duration) {
 	if n.Webhook.URL == "" {
+		<-ctx.Done() // nothing to post; background work lasts as long as the function
 		return
 	}
 	for {

@@ -424,3 +424,21 @@ func notifyBurst(b *testing.B, hook consumers.Webhook) {
 		wg.Wait()
 	}
 }
+
+// TestWorkerWithoutWebhookLastsUntilStopped: with no webhook configured the
+// worker has nothing to post, but it is the notify function's background
+// work, and background work that returns before the function stops makes
+// fn.Run exit the function; so it returns only when its context ends.
+func TestWorkerWithoutWebhookLastsUntilStopped(t *testing.T) {
+	n := consumers.NewNotifier(consumers.Webhook{}, nil, quiet, time.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.RunWorker(ctx, time.Millisecond); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("the worker returned while its function was still running")
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	<-done
+}
