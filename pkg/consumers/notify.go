@@ -84,6 +84,7 @@ type Notifier struct {
 // toStore is a notification waiting for its transaction.
 type toStore struct {
 	n       events.Notification
+	trace   store.Trace // the reminder.due event's, for its notification.created
 	created bool
 	err     error
 	done    chan struct{}
@@ -102,7 +103,8 @@ const (
 // store stores n (and its webhook delivery) in the next transaction with
 // room and reports whether it created it.
 func (n *Notifier) store(ctx context.Context, notif events.Notification) (bool, error) {
-	w := &toStore{n: notif, done: make(chan struct{})}
+	parent, state := telemetry.TraceParent(ctx)
+	w := &toStore{n: notif, trace: store.Trace{Parent: parent, State: state}, done: make(chan struct{})}
 	n.mu.Lock()
 	n.pending = append(n.pending, w)
 	if n.writers < Writers {
@@ -134,13 +136,13 @@ func (n *Notifier) write() {
 		}
 		n.mu.Unlock()
 		// Delivered as of this transaction, not as of the event's arrival.
-		ns, now := make([]events.Notification, len(batch)), n.Now().UTC()
+		ns, traces, now := make([]events.Notification, len(batch)), make([]store.Trace, len(batch)), n.Now().UTC()
 		for i, w := range batch {
-			ns[i] = w.n
+			ns[i], traces[i] = w.n, w.trace
 			ns[i].DeliveredAt = now
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := n.Store.NotifyMany(ctx, ns, n.Webhook.URL != "")
+		res, err := n.Store.NotifyMany(ctx, ns, traces, n.Webhook.URL != "")
 		cancel()
 		for i, w := range batch {
 			if err != nil {

@@ -472,14 +472,25 @@ func (s *Stack) stop() {
 		}
 		p.mu.Unlock()
 	}
-	deadline := time.After(20 * time.Second)
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	late := false
 	for _, p := range s.procs {
+		if !late {
+			select {
+			case <-p.done:
+				continue
+			case <-deadline.C:
+				late = true // and every process still running after it is killed too
+			}
+		}
 		select {
 		case <-p.done:
-		case <-deadline:
+		default:
 			p.mu.Lock()
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 			p.mu.Unlock()
+			s.log.Warn("function did not stop within 20 s; killed", "function", p.name)
 		}
 	}
 }

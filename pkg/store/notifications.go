@@ -35,7 +35,7 @@ func (s *Store) Notify(ctx context.Context, n events.Notification) (events.Notif
 // notification's webhook delivery (due at once) in the same transaction, for
 // the webhook worker to post (WebhooksDue); a redelivery adds none.
 func (s *Store) NotifyWebhook(ctx context.Context, n events.Notification, webhook bool) (events.Notification, bool, bool, error) {
-	res, err := s.NotifyMany(ctx, []events.Notification{n}, webhook)
+	res, err := s.NotifyMany(ctx, []events.Notification{n}, nil, webhook)
 	if err != nil {
 		return events.Notification{}, false, false, err
 	}
@@ -58,7 +58,10 @@ type Notified struct {
 // once (per task and reminder time, also within ns), with their
 // notification.created events and, when webhook is true, the webhook
 // deliveries of those it creates. Its results are in the order of ns.
-func (s *Store) NotifyMany(ctx context.Context, ns []events.Notification, webhook bool) ([]Notified, error) {
+// traces, when not nil, holds each notification's trace context (the
+// reminder.due event's), which its notification.created event carries;
+// otherwise every event carries ctx's.
+func (s *Store) NotifyMany(ctx context.Context, ns []events.Notification, traces []Trace, webhook bool) ([]Notified, error) {
 	out := make([]Notified, len(ns))
 	ids := make([]string, len(ns))
 	users, tasks, titles, msgs := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
@@ -132,6 +135,10 @@ func (s *Store) NotifyMany(ctx context.Context, ns []events.Notification, webhoo
 		}
 		evs := make([]events.Event, len(made))
 		owed := make([]string, len(made))
+		from := make(map[string]int, len(ids)) // a stored notification's index in ns
+		for i, id := range ids {
+			from[id] = i
+		}
 		for i, n := range made {
 			evs[i], owed[i] = events.Notified(s.Source, n), n.ID
 		}
@@ -141,13 +148,22 @@ func (s *Store) NotifyMany(ctx context.Context, ns []events.Notification, webhoo
 				return err
 			}
 		}
-		return s.writeEvents(ctx, tx, evs)
+		if traces == nil {
+			return s.writeEvents(ctx, tx, evs)
+		}
+		return s.writeEventsEach(ctx, tx, evs, func(i int) (string, string) {
+			t := traces[from[made[i].ID]]
+			return t.Parent, t.State
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
+
+// Trace is a W3C trace context: traceparent and tracestate.
+type Trace struct{ Parent, State string }
 
 // WebhookDone records the webhook's final answer for a notification (0: no
 // answer, given up): the delivery is done and may be purged.

@@ -44,12 +44,20 @@ type outboxRow struct {
 // payload did not encode are refused, so that the write fails with them
 // rather than reach every consumer without data.
 func (s *Store) outboxJSON(ctx context.Context, evs []events.Event) (string, error) {
+	parent, state := telemetry.TraceParent(ctx)
+	return s.outboxJSONEach(evs, func(int) (string, string) { return parent, state })
+}
+
+// outboxJSONEach is outboxJSON with each event's own trace context (its
+// W3C traceparent and tracestate), for a transaction that stores the
+// effects of several requests or events together.
+func (s *Store) outboxJSONEach(evs []events.Event, trace func(i int) (parent, state string)) (string, error) {
 	if err := events.Encoded(evs); err != nil {
 		return "", err
 	}
-	parent, state := telemetry.TraceParent(ctx)
 	rows := make([]outboxRow, len(evs))
 	for i, e := range evs {
+		parent, state := trace(i)
 		rows[i] = outboxRow{e.ID, e.Type, cmp.Or(e.Source, s.Source), e.Subject, e.Topics, e.Time, string(e.Data),
 			parent, state, e.Extensions}
 	}
@@ -57,12 +65,18 @@ func (s *Store) outboxJSON(ctx context.Context, evs []events.Event) (string, err
 	return string(b), err
 }
 
-// writeEvents stores events in tx.
+// writeEvents stores events in tx with the trace context of ctx.
 func (s *Store) writeEvents(ctx context.Context, tx pgx.Tx, evs []events.Event) error {
+	parent, state := telemetry.TraceParent(ctx)
+	return s.writeEventsEach(ctx, tx, evs, func(int) (string, string) { return parent, state })
+}
+
+// writeEventsEach stores events in tx, each with its own trace context.
+func (s *Store) writeEventsEach(ctx context.Context, tx pgx.Tx, evs []events.Event, trace func(i int) (parent, state string)) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	rows, err := s.outboxJSON(ctx, evs)
+	rows, err := s.outboxJSONEach(evs, trace)
 	if err != nil {
 		return err
 	}
