@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	"knative.dev/eventing/pkg/eventfilter"
@@ -163,18 +164,45 @@ type Partition struct {
 	ordered bool
 	wg      sync.WaitGroup
 	slots   chan struct{}
-	queues  map[int]chan cloudevents.Event // by route index, ordered Triggers only
+	queues  map[int]chan queued // by route index, ordered Triggers only
+}
+
+// queued is an event in an ordered Trigger's queue, with its countdown.
+type queued struct {
+	e    cloudevents.Event
+	left *pending
+}
+
+// pending counts an event's deliveries still owed and calls done after the
+// last one.
+type pending struct {
+	n    atomic.Int32
+	done func()
+}
+
+func (c *pending) finish() {
+	if c.n.Add(-1) == 0 && c.done != nil {
+		c.done()
+	}
 }
 
 // Partition starts the delivery of one partition's events of a source.
 func (d *Dispatcher) Partition(ctx context.Context, src Source) *Partition {
 	return &Partition{d: d, ctx: ctx, ordered: src.Ordered, slots: make(chan struct{}, Parallel),
-		queues: map[int]chan cloudevents.Event{}}
+		queues: map[int]chan queued{}}
 }
 
 // Deliver hands e to its Triggers and returns (waiting only for a free
 // slot or room in an ordered Trigger's queue); Wait waits for the deliveries.
-func (p *Partition) Deliver(e cloudevents.Event) {
+func (p *Partition) Deliver(e cloudevents.Event) { p.DeliverThen(e, nil) }
+
+// DeliverThen is Deliver that calls done (when not nil) once every Trigger
+// of e has taken it or given it up; while ctx lasts, also for an event no
+// Trigger wants. A caller acknowledges e's record in done, in offset order.
+func (p *Partition) DeliverThen(e cloudevents.Event, done func()) {
+	left := &pending{done: done}
+	left.n.Store(1) // Deliver's own hold, released at the end
+	defer left.finish()
 	for i := range p.d.routes {
 		r := &p.d.routes[i]
 		if r.filter.Filter(p.ctx, e) == eventfilter.FailFilter {
@@ -183,17 +211,19 @@ func (p *Partition) Deliver(e cloudevents.Event) {
 		if p.ordered && r.Ordered {
 			q, ok := p.queues[i]
 			if !ok {
-				q = make(chan cloudevents.Event, queueLen)
+				q = make(chan queued, queueLen)
 				p.queues[i] = q
 				p.wg.Go(func() {
-					for e := range q {
+					for it := range q {
 						if p.ctx.Err() == nil {
-							p.d.deliver(p.ctx, r, e)
+							p.d.deliver(p.ctx, r, it.e)
 						}
+						it.left.finish()
 					}
 				})
 			}
-			q <- e
+			left.n.Add(1)
+			q <- queued{e, left}
 			continue
 		}
 		select {
@@ -201,9 +231,11 @@ func (p *Partition) Deliver(e cloudevents.Event) {
 		case <-p.ctx.Done():
 			return
 		}
+		left.n.Add(1)
 		p.wg.Go(func() {
 			defer func() { <-p.slots }()
 			p.d.deliver(p.ctx, r, e)
+			left.finish()
 		})
 	}
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -19,17 +20,11 @@ const IngressTopic = tfkafka.BrokerTopic
 // ingressSource consumes IngressTopic like a KafkaSource.
 var ingressSource = Source{Name: "broker-ingress", Topics: []string{IngressTopic}, ConsumerGroup: "taskflow-broker-ingress"}
 
-// batchMax bounds the records of one partition taken into a batch.
-const batchMax = 500
-
 // consume reads src's topics with its consumer group (sarama's) and
-// dispatches every record: partitions in parallel, each in batches of the
-// records already fetched, each batch through a Dispatcher.Partition (in
-// order to an ordered Trigger of an ordered source, in parallel otherwise).
-// A batch's offsets are marked only after every record of it was delivered
-// or given up (Dispatch); marked offsets are committed every second and when
-// the source stops. So a record that can never be delivered holds its
-// partition only for its Trigger's retry schedule.
+// dispatches every record: partitions in parallel, each through a
+// Dispatcher.Partition (see handler.ConsumeClaim). So a record that can
+// never be delivered holds its partition's commits only for its Trigger's
+// retry schedule, and never the deliveries after it.
 func consume(ctx context.Context, client sarama.Client, src Source, d *Dispatcher, log *slog.Logger) error {
 	g, err := sarama.NewConsumerGroupFromClient(src.ConsumerGroup, client)
 	if err != nil {
@@ -73,46 +68,73 @@ type handler struct {
 func (h *handler) Setup(sarama.ConsumerGroupSession) error   { return nil }
 func (h *handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
-// ConsumeClaim delivers one partition's records until the session ends: it
-// waits for a record, takes the ones already fetched behind it (at most
-// batchMax), delivers them through one Dispatcher.Partition and marks the
-// batch once every record was taken or given up.
+// ConsumeClaim delivers one partition's records, as they come, through
+// one Dispatcher.Partition until the session ends: in order to an ordered
+// Trigger of an ordered source, in parallel otherwise, so a slow record
+// never holds the deliveries after it. A record's offset is marked only
+// once it and every record before it were delivered or given up; marked
+// offsets are committed every second and when the source stops.
 func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	batch := make([]*sarama.ConsumerMessage, 0, batchMax)
+	part := h.d.Partition(h.ctx, h.src)
+	defer func() { _ = part.Wait() }() // an error means the stack stops: what is owed is not marked
+	w := &window{}
 	for {
-		batch = batch[:0]
 		select {
 		case m, ok := <-claim.Messages():
 			if !ok {
 				return nil
 			}
-			batch = append(batch, m)
+			w.start(m.Offset)
+			done := func() {
+				if h.ctx.Err() == nil {
+					w.done(m.Offset, func(next int64) { sess.MarkOffset(m.Topic, m.Partition, next, "") })
+				}
+			}
+			if e, ok := toEvent(h.ctx, m, h.src, h.log); ok {
+				part.DeliverThen(*e, done)
+			} else {
+				done() // given up: nothing to wait for
+			}
 		case <-sess.Context().Done():
 			return nil
 		}
-	more:
-		for len(batch) < batchMax {
-			select {
-			case m, ok := <-claim.Messages():
-				if !ok {
-					break more
-				}
-				batch = append(batch, m)
-			default:
-				break more
-			}
-		}
-		part := h.d.Partition(h.ctx, h.src)
-		for _, m := range batch {
-			if e, ok := toEvent(h.ctx, m, h.src, h.log); ok {
-				part.Deliver(*e)
-			}
-		}
-		if err := part.Wait(); err != nil {
-			return nil // the stack stops: not marked, redelivered after a restart as at-least-once allows
-		}
-		sess.MarkMessage(batch[len(batch)-1], "")
 	}
+}
+
+// window is one partition's deliveries in flight, in offset order.
+type window struct {
+	mu       sync.Mutex
+	inFlight []int64 // ascending
+	finished map[int64]bool
+}
+
+func (w *window) start(offset int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inFlight = append(w.inFlight, offset)
+}
+
+// done records offset as delivered; when that completes a prefix of the
+// window, mark gets the next offset to read after it (under the window's
+// lock, so marks only move forward).
+func (w *window) done(offset int64, mark func(next int64)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.finished == nil {
+		w.finished = map[int64]bool{}
+	}
+	w.finished[offset] = true
+	n := 0
+	for n < len(w.inFlight) && w.finished[w.inFlight[n]] {
+		delete(w.finished, w.inFlight[n])
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	next := w.inFlight[n-1] + 1
+	w.inFlight = w.inFlight[n:]
+	mark(next)
 }
 
 // watchLag keeps taskflow_kafka_consumer_lag current for src's consumer

@@ -51,7 +51,7 @@ func TestUpdateAndDeleteInAnyOrder(t *testing.T) {
 		if ok, err := e.svc.Jobs.Exists(ctx, tk.ID); err != nil || !ok {
 			t.Fatalf("%s: no job after create (%v)", title, err)
 		}
-		later := time.Now().Add(2 * time.Hour).UTC()
+		later := time.Now().Add(90 * time.Minute).UTC() // moved, still before the due date (an hour after the first)
 		moved, _, err := e.st.Update(ctx, "alice", tk.ID, 0, func(cur task.Task) (ops.Write, bool, error) {
 			return ops.Patch(cur, task.Input{ReminderTime: task.Opt[time.Time]{Set: true, Value: &later}}, time.Now())
 		})
