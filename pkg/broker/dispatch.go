@@ -102,15 +102,9 @@ func NewDispatcher(triggers []Trigger, resolve Resolver, log *slog.Logger) (*Dis
 // error means ctx ended with a delivery still owed: the caller must not
 // acknowledge e.
 func (d *Dispatcher) Dispatch(ctx context.Context, e cloudevents.Event) error {
-	var wg sync.WaitGroup
-	for i := range d.routes {
-		if d.routes[i].filter.Filter(ctx, e) == eventfilter.FailFilter {
-			continue
-		}
-		wg.Go(func() { d.deliver(ctx, &d.routes[i], e) })
-	}
-	wg.Wait()
-	return ctx.Err()
+	p := d.Partition(ctx, Source{}) // an unordered source: every Trigger in parallel
+	p.Deliver(e)
+	return p.Wait()
 }
 
 // deliver sends e to r's subscriber with r's retries and, when they are

@@ -233,14 +233,7 @@ func TestWebhookDownHoldsNoNotification(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != n {
-		t.Errorf("the receiver got %d notifications, want %d", len(got), n)
-	}
-	for id, c := range got {
-		if c != 1 {
-			t.Errorf("notification %s posted %d times", id, c)
-		}
-	}
+	eachOnce(t, got, n)
 	if c := e.rows("SELECT count(*) FROM webhook_deliveries d JOIN notifications n ON n.id = d.notification_id WHERE d.delivered_at IS NOT NULL AND d.status = 200"); c != n {
 		t.Errorf("%d deliveries done, want %d", c, n)
 	}
@@ -310,14 +303,7 @@ func TestWebhookHungHoldsNoNotification(t *testing.T) {
 	<-done
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != n {
-		t.Errorf("the receiver got %d notifications, want %d", len(got), n)
-	}
-	for id, c := range got {
-		if c != 1 {
-			t.Errorf("notification %s posted %d times", id, c)
-		}
-	}
+	eachOnce(t, got, n)
 }
 
 func TestNotifyRefusesBadReminders(t *testing.T) {
@@ -441,4 +427,18 @@ func TestWorkerWithoutWebhookLastsUntilStopped(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// eachOnce checks that a webhook receiver got n notifications, each once
+// (posts counts the posts of each notification id).
+func eachOnce(t *testing.T, posts map[string]int, n int) {
+	t.Helper()
+	if len(posts) != n {
+		t.Errorf("the receiver got %d notifications, want %d", len(posts), n)
+	}
+	for id, c := range posts {
+		if c != 1 {
+			t.Errorf("notification %s posted %d times", id, c)
+		}
+	}
 }

@@ -191,11 +191,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
-	id, err := letterID(r)
-	if err != nil {
-		return err
-	}
-	d, err := h.Store.DeadLetterBySeq(r.Context(), id)
+	d, err := h.letter(r)
 	if err != nil {
 		return err
 	}
@@ -203,11 +199,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) replayOne(w http.ResponseWriter, r *http.Request) error {
-	id, err := letterID(r)
-	if err != nil {
-		return err
-	}
-	d, err := h.Store.DeadLetterBySeq(r.Context(), id)
+	d, err := h.letter(r)
 	if err != nil {
 		return err
 	}
@@ -215,7 +207,7 @@ func (h *Handler) replayOne(w http.ResponseWriter, r *http.Request) error {
 	h.replay(r.Context(), d, &res)
 	if len(res.TooOld) > 0 {
 		return errs.With(errs.ErrConflict, fmt.Sprintf("dead letter %d first arrived more than %s ago, longer than its consumer "+
-			"recognises events it processed (TASKFLOW_RETAIN_PROCESSED_EVENTS, TASKFLOW_RETAIN_IDEMPOTENCY_KEYS): a replay could apply it twice", id, h.ReplayableFor))
+			"recognises events it processed (TASKFLOW_RETAIN_PROCESSED_EVENTS, TASKFLOW_RETAIN_IDEMPOTENCY_KEYS): a replay could apply it twice", d.Seq, h.ReplayableFor))
 	}
 	return writeResult(w, res)
 }
@@ -418,4 +410,14 @@ func letterID(r *http.Request) (int64, error) {
 		return 0, errs.InvalidField("id", "a dead letter id: a positive integer, as GET /deadletters lists them")
 	}
 	return id, nil
+}
+
+// letter loads the dead letter the path's {id} names: a 400 for an id that
+// is not one, the store's not-found for none.
+func (h *Handler) letter(r *http.Request) (store.StoredDeadLetter, error) {
+	id, err := letterID(r)
+	if err != nil {
+		return store.StoredDeadLetter{}, err
+	}
+	return h.Store.DeadLetterBySeq(r.Context(), id)
 }
