@@ -47,8 +47,21 @@ func Next(p task.Recurrence, dtstart, after time.Time) (time.Time, bool, error) 
 
 // Occurrences is the series' first n occurrences (at most MaxPreview), in
 // UTC, DTSTART first; fewer when the series ends sooner. ErrTooFar comes with
-// the occurrences found before the bound stopped the search.
+// the occurrences found before the bound stopped the search. A series that
+// repeats from completion has no dates before it is done: its occurrences are
+// those it has when each is completed on its due date (FromCompletion).
 func Occurrences(p task.Recurrence, dtstart time.Time, n int) ([]time.Time, error) {
+	if p.FromCompletion() {
+		out := []time.Time{dtstart.UTC()}
+		for len(out) < min(n, MaxPreview) {
+			next, ok, err := FromCompletion(p, dtstart, len(out), out[len(out)-1])
+			if err != nil || !ok {
+				return out, err
+			}
+			out = append(out, next)
+		}
+		return out, nil
+	}
 	s, err := series(p, dtstart)
 	if err != nil {
 		return nil, err
@@ -60,10 +73,13 @@ func Occurrences(p task.Recurrence, dtstart time.Time, n int) ([]time.Time, erro
 	return out, err
 }
 
-// Successor is the occurrence that follows prev when prev was completed at
-// done: due at the series' first occurrence after max(prev's due date, done)
-// (after done for a series without due dates), with the same reminder offset.
-// ok is false when the series has ended, or would go on past task.MaxTime.
+// Successor is the occurrence that follows prev when prev was completed (or
+// skipped) at done, created at now, with the same reminder offset and
+// occurrence number prev.Occurrence+1. For a series that repeats from its due
+// dates (API.md §5) it is due at the series' first occurrence after max(prev's
+// due date, done), after done for a series without due dates. For one that
+// repeats from completion it is FromCompletion's date. ok is false when the
+// series has ended, or would go on past task.MaxTime.
 func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, error) {
 	if !prev.IsRecurring || prev.Recurrence == nil {
 		return task.Task{}, false, nil
@@ -78,7 +94,16 @@ func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, 
 	if prev.SeriesStart != nil {
 		dtstart = *prev.SeriesStart
 	}
-	due, ok, err := Next(*prev.Recurrence, dtstart, after)
+	var (
+		due time.Time
+		ok  bool
+		err error
+	)
+	if prev.Recurrence.FromCompletion() && prev.DueDate != nil {
+		due, ok, err = FromCompletion(*prev.Recurrence, dtstart, max(prev.Occurrence, 1), done)
+	} else {
+		due, ok, err = Next(*prev.Recurrence, dtstart, after)
+	}
 	if err != nil || !ok || !task.InRange(due) {
 		// A series also ends where TaskFlow's dates do (task.MaxTime): a
 		// successor past it could not be encoded everywhere it goes.
@@ -89,9 +114,44 @@ func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, 
 		Priority: prev.Priority, Tags: append([]string{}, prev.Tags...), DueDate: &due, IsRecurring: true,
 		Recurrence: prev.Recurrence, SeriesID: prev.SeriesID, SeriesStart: &dtstart, CreatedAt: now, UpdatedAt: now,
 	}
+	if prev.Occurrence > 0 {
+		next.Occurrence = prev.Occurrence + 1
+	}
 	if prev.DueDate != nil && prev.ReminderTime != nil {
 		r := due.Add(-prev.DueDate.Sub(*prev.ReminderTime))
 		next.ReminderTime = &r
 	}
 	return next, true, nil
+}
+
+// FromCompletion is the due date of occurrence n+1 of a series that repeats
+// from completion (recurrence_pattern.repeat_from "completion", Todoist's
+// "every!"), its occurrence n done (completed or skipped) at done. The rule is
+// re-anchored at DTSTART = done's wall-clock date in p's zone at the series'
+// time of day (dtstart's wall clock there), and the next due date is the
+// rule's first occurrence strictly after that DTSTART (RFC 5545 §3.3.10): the
+// date plus the interval for a rule without BY parts, the next matching day
+// otherwise. The wall-clock time becomes an instant as RFC 5545 §3.3.5 says
+// (API.md §5). UNTIL (end_date) holds as for any series; COUNT
+// (occurrences) counts n: ok is false once the series has had COUNT
+// occurrences.
+func FromCompletion(p task.Recurrence, dtstart time.Time, n int, done time.Time) (time.Time, bool, error) {
+	loc, err := p.Location()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	rule, err := p.Rule()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	if rule.Count > 0 && n >= rule.Count {
+		return time.Time{}, false, nil
+	}
+	rule.Count = 0 // counted here: the re-anchored series starts at n
+	start, day := dtstart.In(loc), done.In(loc)
+	h, mi, sec := start.Clock()
+	wall := time.Date(day.Year(), day.Month(), day.Day(), h, mi, sec, 0, time.UTC)
+	s := rfc5545.NewSeriesAt(rule, wall, loc)
+	v, ok, err := s.Next(rfc5545.Resolve(wall, loc))
+	return v.UTC(), ok, err
 }

@@ -21,23 +21,40 @@ func Processed(ctx context.Context, tx pgx.Tx, consumer, eventID string) (bool, 
 // that occurrence has one already.
 const insertSuccessor = `INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys,
 		due_date, reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at,
-		series_start, predecessor_id)
+		series_start, occurrence, predecessor_id)
 	VALUES (@id, @user_id, @title, @description, @status, @priority, @tags, @tag_keys, @due_date,
 		@reminder_time, @is_recurring, @recurrence, @series_id, NULL, @created_at, @updated_at, @series_start,
-		@predecessor_id)
+		@occurrence, @predecessor_id)
 	ON CONFLICT (predecessor_id) DO NOTHING RETURNING ` + taskColumns
 
 // CreateSuccessor records event eventID as processed by consumer and, when
 // next is not nil, stores it (ops.Successor) as the successor of predecessor
 // with its events, all in one transaction. The unique predecessor makes a
 // second successor impossible, whatever the deliveries, races or reopenings.
-// It reports whether a task was created.
+// A predecessor that no longer recurs when the successor would be stored
+// gets none: its series was ended (POST /api/tasks/{id}/end-series, or
+// is_recurring set false) after the event was written, which happens when
+// it was reopened and then ended. The predecessor's row is locked (FOR
+// SHARE) for that check, and every change to a task locks it FOR UPDATE
+// (Store.Update), so the two are ordered: an end that commits first is
+// seen here; one that comes after finds the successor made, as a reopening
+// does. It reports whether a task was created.
 func (s *Store) CreateSuccessor(ctx context.Context, consumer, eventID, predecessor string, next *ops.Write) (bool, error) {
 	created := false
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		first, err := Processed(ctx, tx, consumer, eventID)
 		if err != nil || !first || next == nil {
 			return err
+		}
+		var recurs bool
+		err = tx.QueryRow(ctx, `SELECT is_recurring FROM tasks WHERE id = $1 FOR SHARE`, predecessor).Scan(&recurs)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// Deleted since: its completion still makes the successor.
+		case err != nil:
+			return err
+		case !recurs:
+			return nil // the series was ended
 		}
 		tags, err := canonicalTags(ctx, tx, next.Task.UserID, next.Task.Tags)
 		if err != nil {

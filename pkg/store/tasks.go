@@ -18,7 +18,7 @@ import (
 )
 
 const taskColumns = `id, user_id, title, description, status, priority, tags, due_date, reminder_time,
-	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version, series_start`
+	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version, series_start, occurrence`
 
 // scanTask reads one row selected with taskColumns.
 func scanTask(row pgx.Row) (task.Task, error) {
@@ -28,12 +28,16 @@ func scanTask(row pgx.Row) (task.Task, error) {
 		series   *uuid.UUID
 		priority int16
 		rec      []byte
+		occ      *int32
 	)
 	err := row.Scan(&id, &t.UserID, &t.Title, &t.Description, &t.Status, &priority, &t.Tags, &t.DueDate,
 		&t.ReminderTime, &t.IsRecurring, &rec, &series, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.Version,
-		&t.SeriesStart)
+		&t.SeriesStart, &occ)
 	if err != nil {
 		return task.Task{}, err
+	}
+	if occ != nil {
+		t.Occurrence = int(*occ)
 	}
 	t.ID = id.String()
 	t.Priority = task.PriorityFromRank(int(priority))
@@ -218,7 +222,17 @@ func rowArgs(w ops.Write) pgx.NamedArgs {
 		"due_date": t.DueDate, "reminder_time": t.ReminderTime, "is_recurring": t.IsRecurring,
 		"recurrence": recurrenceJSON(t.Recurrence), "series_id": t.SeriesID, "completed_at": t.CompletedAt,
 		"created_at": t.CreatedAt, "updated_at": t.UpdatedAt, "series_start": t.SeriesStart,
+		"occurrence": occurrence(t),
 	}, w.Shard(), writeCounts(w))
+}
+
+// occurrence is t's occurrence column: NULL when not known.
+func occurrence(t task.Task) *int32 {
+	if t.Occurrence < 1 {
+		return nil
+	}
+	n := int32(t.Occurrence)
+	return &n
 }
 
 // insertTask writes a task, its tags, their counts and its @events in one
@@ -227,10 +241,11 @@ var insertTask = `WITH tags_added AS (` + upsertTags + `),
 	counted AS (` + countTags + `),
 	events_added AS (` + outboxCTE("@events") + `)
 	INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys, due_date,
-		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start)
+		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start,
+		occurrence)
 	VALUES (@id, @user_id, @title, @description, @status, @priority, @tags, @tag_keys, @due_date,
 		@reminder_time, @is_recurring, @recurrence, @series_id, @completed_at, @created_at, @updated_at,
-		@series_start)
+		@series_start, @occurrence)
 	RETURNING ` + taskColumns
 
 // Create stores w, a new task (ops.Create or ops.Insert), with its events.
@@ -372,7 +387,7 @@ var updateTask = `WITH tags_added AS (` + upsertTags + `),
 		tags = @tags, tag_keys = @tag_keys, due_date = @due_date, reminder_time = @reminder_time,
 		is_recurring = @is_recurring, recurrence = @recurrence, series_id = @series_id,
 		completed_at = @completed_at, updated_at = @updated_at, version = version + 1,
-		series_start = @series_start
+		series_start = @series_start, occurrence = @occurrence
 	WHERE user_id = @user_id AND id = @id RETURNING ` + taskColumns
 
 // Step is an operation's pure step (package ops) applied to the locked task:

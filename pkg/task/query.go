@@ -166,8 +166,10 @@ func ParseListQuery(v url.Values, search bool, now time.Time) (ListQuery, error)
 		q.Status = Active
 	case "completed":
 		q.Status = Completed
+	case "skipped":
+		q.Status = Skipped
 	default:
-		fe.Add("status", "must be active, pending, completed or all")
+		fe.Add("status", "must be active, pending, completed, skipped or all")
 	}
 	if s := get("priority"); s != "" {
 		for _, p := range strings.Split(s, ",") {

@@ -33,6 +33,32 @@ type Recurrence struct {
 	Occurrences int        `json:"occurrences,omitempty"`
 	Timezone    string     `json:"timezone,omitempty"`
 	RRule       string     `json:"rrule,omitempty"`
+	// RepeatFrom says what the next occurrence counts from: RepeatFromDue
+	// (the default; "" reads as it) or RepeatFromCompletion.
+	RepeatFrom string `json:"repeat_from,omitempty"`
+}
+
+// What a series' next occurrence counts from (recurrence_pattern.repeat_from).
+const (
+	// RepeatFromDue: the series' own dates, anchored at its first due date
+	// (API.md §5).
+	RepeatFromDue = "due"
+	// RepeatFromCompletion (Todoist's "every!"): the rule re-anchored, at
+	// each completion (or skip), at DTSTART = the completion time's date in
+	// the pattern's zone at the series' time of day; the next occurrence is
+	// the rule's first after that DTSTART (pkg/recurrence.Successor).
+	RepeatFromCompletion = "completion"
+)
+
+// FromCompletion reports whether the series repeats from completion.
+func (r *Recurrence) FromCompletion() bool { return r != nil && r.RepeatFrom == RepeatFromCompletion }
+
+// from is RepeatFrom with its default.
+func (r *Recurrence) from() string {
+	if r.RepeatFrom == "" {
+		return RepeatFromDue
+	}
+	return r.RepeatFrom
 }
 
 // Equal reports whether r and o describe the same pattern.
@@ -42,7 +68,7 @@ func (r *Recurrence) Equal(o *Recurrence) bool {
 	}
 	return r.Frequency == o.Frequency && r.Interval == o.Interval && slices.Equal(r.DaysOfWeek, o.DaysOfWeek) &&
 		r.DayOfMonth == o.DayOfMonth && r.Month == o.Month && timeEq(r.EndDate, o.EndDate) &&
-		r.Occurrences == o.Occurrences && r.Timezone == o.Timezone && r.RRule == o.RRule
+		r.Occurrences == o.Occurrences && r.Timezone == o.Timezone && r.RRule == o.RRule && r.from() == o.from()
 }
 
 // parseRecurrence decodes a recurrence_pattern object, adding field errors
@@ -67,7 +93,7 @@ func parseRecurrence(raw json.RawMessage, fe errs.FieldErrors) (Recurrence, bool
 	}
 	for name, v := range fields {
 		switch name {
-		case "frequency", "timezone", "rrule":
+		case "frequency", "timezone", "rrule", "repeat_from":
 			s := decodeString(v, p+"."+name, fe)
 			if s.Value == nil {
 				continue
@@ -77,6 +103,11 @@ func parseRecurrence(raw json.RawMessage, fe errs.FieldErrors) (Recurrence, bool
 				r.Frequency = *s.Value
 			case "timezone":
 				r.Timezone = *s.Value
+			case "repeat_from":
+				r.RepeatFrom = *s.Value // validate checks it; "" would read as absent
+				if r.RepeatFrom == "" {
+					fe.Add(p+"."+name, "must be due or completion")
+				}
 			default:
 				r.RRule = *s.Value
 			}
@@ -111,6 +142,9 @@ func (r *Recurrence) validate(fe errs.FieldErrors, due *time.Time) {
 	const p = "recurrence_pattern."
 	if r.Timezone == "" {
 		r.Timezone = "UTC"
+	}
+	if r.RepeatFrom = r.from(); r.RepeatFrom != RepeatFromDue && r.RepeatFrom != RepeatFromCompletion {
+		fe.Add(p+"repeat_from", "must be due or completion")
 	}
 	loc, err := time.LoadLocation(r.Timezone)
 	if err != nil || !zoneName(r.Timezone) {

@@ -5,6 +5,8 @@ package task
 
 import (
 	"time"
+
+	"github.com/taskflow/taskflow/pkg/errs"
 )
 
 // Priority orders tasks from Low to Urgent.
@@ -43,6 +45,10 @@ type Status string
 const (
 	Active    Status = "active"
 	Completed Status = "completed"
+	// Skipped is an occurrence of a series passed over (POST
+	// /api/tasks/{id}/skip): done with, not completed; its successor is made
+	// as for a completion.
+	Skipped Status = "skipped"
 )
 
 // Limits of the contract (API.md §3).
@@ -76,6 +82,12 @@ type Task struct {
 	// SeriesStart is the series' DTSTART: the first occurrence's due date,
 	// the anchor every later occurrence is computed from.
 	SeriesStart *time.Time `json:"-"`
+	// Occurrence is the task's position in its series counted from
+	// SeriesStart (1 for the anchor), carried +1 to each successor: how a
+	// series that repeats from completion, re-anchored at every occurrence,
+	// keeps its COUNT (recurrence_pattern.occurrences). 0 when unknown
+	// (a series stored before it was kept) or the task does not recur.
+	Occurrence int `json:"-"`
 }
 
 // New builds a task for user from a create body at time now. It does not
@@ -95,7 +107,10 @@ func New(user string, in Input, now time.Time) (Task, error) {
 
 // anchor starts a new series at the task's due date.
 func (t *Task) anchor() {
-	t.SeriesStart = nil
+	t.SeriesStart, t.Occurrence = nil, 0
+	if t.IsRecurring {
+		t.Occurrence = 1
+	}
 	if t.IsRecurring && t.DueDate != nil {
 		d := *t.DueDate
 		t.SeriesStart = &d
@@ -145,6 +160,43 @@ func (t Task) Complete(now time.Time) (Task, bool) {
 	t.CompletedAt = &c
 	t.UpdatedAt = now
 	return t, true
+}
+
+// Skip marks t, an occurrence of a series, skipped at now: not completed
+// (completed_at stays null), and its successor is made as if it had been
+// completed at now. Skipping a skipped task changes nothing and reports
+// false. A task that does not recur, or is completed, cannot be skipped
+// (errs.ErrConflict).
+func (t Task) Skip(now time.Time) (Task, bool, error) {
+	switch {
+	case t.Status == Skipped:
+		return t, false, nil
+	case !t.IsRecurring || t.Recurrence == nil:
+		return Task{}, false, errs.With(errs.ErrConflict, "the task does not recur: only an occurrence of a series can be skipped")
+	case t.Status == Completed:
+		return Task{}, false, errs.With(errs.ErrConflict, "the task is completed: its series goes on from its next occurrence")
+	}
+	t.Status, t.CompletedAt, t.UpdatedAt = Skipped, nil, now
+	return t, true, nil
+}
+
+// EndSeries makes t, an active occurrence of a series, the series' last: it
+// stops recurring (is_recurring false, recurrence_pattern null) and keeps its
+// series_id, so that its history and the series stay linked; completing it
+// later makes no successor. A task that does not recur cannot end a series,
+// and neither can a completed or skipped occurrence, whose successor is made
+// already or on its way: the series is ended from that successor
+// (errs.ErrConflict for both).
+func (t Task) EndSeries(now time.Time) (Task, error) {
+	switch {
+	case !t.IsRecurring || t.Recurrence == nil:
+		return Task{}, errs.With(errs.ErrConflict, "the task does not recur: there is no series to end")
+	case t.Status != Active:
+		return Task{}, errs.With(errs.ErrConflict, "the occurrence is "+string(t.Status)+
+			": its series goes on from its next occurrence; end the series there")
+	}
+	t.IsRecurring, t.Recurrence, t.SeriesStart, t.Occurrence, t.UpdatedAt = false, nil, nil, 0, now
+	return t, nil
 }
 
 // Equal reports whether the client-visible, editable state of t and o is the same.

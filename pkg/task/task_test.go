@@ -263,3 +263,68 @@ func TestNullTakesTheDefault(t *testing.T) {
 		t.Errorf("null is_recurring with a pattern: %+v %v", got, err)
 	}
 }
+
+// TestSkipAndEndSeries: the domain rules of POST /api/tasks/{id}/skip and
+// /end-series.
+func TestSkipAndEndSeries(t *testing.T) {
+	due := now.Add(time.Hour)
+	sid := "s1"
+	series := Task{Title: "t", Status: Active, Priority: Medium, Tags: []string{}, DueDate: &due, IsRecurring: true,
+		Recurrence: &Recurrence{Frequency: Daily, Interval: 1}, SeriesID: &sid, SeriesStart: &due, Occurrence: 2}
+	s, ch, err := series.Skip(now)
+	if err != nil || !ch || s.Status != Skipped || s.CompletedAt != nil || !s.UpdatedAt.Equal(now) || !s.IsRecurring {
+		t.Errorf("skip: %+v %v %v", s, ch, err)
+	}
+	if again, ch, err := s.Skip(now.Add(time.Hour)); err != nil || ch || !again.UpdatedAt.Equal(now) {
+		t.Errorf("skip again: changed %v, %v", ch, err)
+	}
+	plain := Task{Title: "t", Status: Active}
+	if _, _, err := plain.Skip(now); !errors.Is(err, errs.ErrConflict) {
+		t.Errorf("skip of a task that does not recur: %v", err)
+	}
+	done, _ := series.Complete(now)
+	if _, _, err := done.Skip(now); !errors.Is(err, errs.ErrConflict) {
+		t.Errorf("skip of a completed task: %v", err)
+	}
+	e, err := series.EndSeries(now)
+	if err != nil || e.IsRecurring || e.Recurrence != nil || e.SeriesID == nil || *e.SeriesID != sid || e.Status != Active ||
+		e.SeriesStart != nil || !timeEq(e.DueDate, &due) {
+		t.Errorf("end series: %+v %v", e, err)
+	}
+	for name, tk := range map[string]Task{"not recurring": plain, "completed": done, "skipped": s, "ended": e} {
+		if _, err := tk.EndSeries(now); !errors.Is(err, errs.ErrConflict) {
+			t.Errorf("end series of a %s task: %v", name, err)
+		}
+	}
+}
+
+// TestRepeatFromParses: repeat_from is "due" when absent or null, and
+// refused for anything else but "completion".
+func TestRepeatFromParses(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"title":"t","due_date":"2027-03-22T09:00:00Z","recurrence_pattern":{"frequency":"daily"}}`:                            "due",
+		`{"title":"t","due_date":"2027-03-22T09:00:00Z","recurrence_pattern":{"frequency":"daily","repeat_from":null}}`:         "due",
+		`{"title":"t","due_date":"2027-03-22T09:00:00Z","recurrence_pattern":{"frequency":"daily","repeat_from":"due"}}`:        "due",
+		`{"title":"t","due_date":"2027-03-22T09:00:00Z","recurrence_pattern":{"frequency":"daily","repeat_from":"completion"}}`: "completion",
+		`{"title":"t","recurrence_pattern":{"rrule":"FREQ=WEEKLY","repeat_from":"completion"}}`:                                 "completion",
+	} {
+		in, _, err := ParseInput([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := New("u", in, now)
+		if err != nil || tk.Recurrence.RepeatFrom != want || tk.Occurrence != 1 {
+			t.Errorf("%s: repeat_from %q occurrence %d, %v; want %s", body, tk.Recurrence.RepeatFrom, tk.Occurrence, err, want)
+		}
+	}
+	in, _, perr := ParseInput([]byte(`{"title":"t","recurrence_pattern":{"frequency":"daily","repeat_from":"every"}}`))
+	_, err := New("u", in, now)
+	var inv *errs.Invalid
+	if !errors.As(errs.Merge(perr, err), &inv) || inv.Fields["recurrence_pattern.repeat_from"] == "" {
+		t.Errorf("repeat_from every: %v", err)
+	}
+	// "" and "due" are the same pattern: a stored one without the field is unchanged by a PATCH with it.
+	if !(&Recurrence{Frequency: Daily}).Equal(&Recurrence{Frequency: Daily, RepeatFrom: RepeatFromDue}) {
+		t.Error("repeat_from absent is not due")
+	}
+}

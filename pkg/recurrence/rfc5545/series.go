@@ -48,6 +48,16 @@ func NewSeries(r Rule, dtstart time.Time, loc *time.Location) *Series {
 	return &Series{rule: r, start: dtstart, loc: loc, float: time.Date(y, mo, d, h, mi, s, 0, time.UTC)}
 }
 
+// NewSeriesAt anchors r at the wall-clock time wall (its fields read as a
+// floating time) in loc: DTSTART is that wall clock, its instant as Resolve
+// gives it. Unlike NewSeries, a wall clock in a DST gap stays the series'
+// time of day for the occurrences that follow.
+func NewSeriesAt(r Rule, wall time.Time, loc *time.Location) *Series {
+	y, mo, d := wall.Date()
+	h, mi, s := wall.Clock()
+	return &Series{rule: r, start: Resolve(wall, loc), loc: loc, float: time.Date(y, mo, d, h, mi, s, 0, time.UTC)}
+}
+
 // floating is t's wall clock in loc as a floating time.
 func floating(t time.Time, loc *time.Location) time.Time {
 	w := t.In(loc)
