@@ -53,7 +53,8 @@ func Audit(d *fn.Deps) map[string]fn.EventHandler {
 		return err // a duplicate is done already: nil
 	}
 	return map[string]fn.EventHandler{
-		events.TaskCreated: h, events.TaskUpdated: h, events.TaskCompleted: h, events.TaskDeleted: h,
+		events.TaskCreated: h, events.TaskUpdated: h, events.TaskCompleted: h, events.TaskSkipped: h,
+		events.TaskDeleted: h,
 	}
 }
 

@@ -13,10 +13,12 @@ import (
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
-// Recurrence creates, once, the next occurrence of a completed recurring task
-// (API.md §5).
+// Recurrence creates, once, the next occurrence of a completed or skipped
+// recurring task (API.md §5): a skip counts as a completion at the time the
+// occurrence was skipped. An occurrence has at most one successor, whichever
+// of its task.completed and task.skipped events arrive, however often.
 func Recurrence(d *fn.Deps) map[string]fn.EventHandler {
-	return map[string]fn.EventHandler{events.TaskCompleted: func(ctx context.Context, e cloudevents.Event) error {
+	h := func(ctx context.Context, e cloudevents.Event) error {
 		data, err := taskData(e)
 		if err != nil {
 			return err
@@ -25,8 +27,8 @@ func Recurrence(d *fn.Deps) map[string]fn.EventHandler {
 		if !t.IsRecurring || t.Recurrence == nil {
 			return nil
 		}
-		t.SeriesStart = data.SeriesStart
-		done := e.Time().UTC()
+		t.SeriesStart, t.Occurrence = data.SeriesStart, data.Occurrence
+		done := e.Time().UTC() // a skip: when it was skipped, the event's time
 		if t.CompletedAt != nil {
 			done = *t.CompletedAt
 		}
@@ -47,5 +49,6 @@ func Recurrence(d *fn.Deps) map[string]fn.EventHandler {
 			telemetry.Duplicates.WithLabelValues("recurrence").Inc()
 		}
 		return err
-	}}
+	}
+	return map[string]fn.EventHandler{events.TaskCompleted: h, events.TaskSkipped: h}
 }

@@ -52,7 +52,7 @@ func ChangesOf(typ string, d TaskData) map[string]Change {
 		return Changes(nil, d.Task)
 	case TaskUpdated:
 		return Changes(d.Previous, d.Task)
-	case TaskCompleted:
+	case TaskCompleted, TaskSkipped:
 		prev := d.Task
 		prev.Status, prev.CompletedAt = task.Active, nil
 		return Changes(&prev, d.Task)

@@ -18,9 +18,13 @@ const (
 	TaskCreated   = "dev.taskflow.task.created"
 	TaskUpdated   = "dev.taskflow.task.updated"
 	TaskCompleted = "dev.taskflow.task.completed"
-	TaskDeleted   = "dev.taskflow.task.deleted"
-	ReminderDue   = "dev.taskflow.reminder.due"
-	TaskCreate    = "dev.taskflow.task.create" // a command: another system asks for a task
+	// TaskSkipped: an occurrence of a series was skipped (POST
+	// /api/tasks/{id}/skip); its data is as task.completed's, and the
+	// recurrence function makes its successor as for a completion.
+	TaskSkipped = "dev.taskflow.task.skipped"
+	TaskDeleted = "dev.taskflow.task.deleted"
+	ReminderDue = "dev.taskflow.reminder.due"
+	TaskCreate  = "dev.taskflow.task.create" // a command: another system asks for a task
 )
 
 // Topics and their partition counts.
@@ -79,6 +83,9 @@ type TaskData struct {
 	UserID   string     `json:"user_id"`
 	// SeriesStart is the task's series anchor (DTSTART), for the recurrence function.
 	SeriesStart *time.Time `json:"series_start,omitempty"`
+	// Occurrence is the task's position in its series (task.Task.Occurrence),
+	// for the recurrence function; absent when unknown.
+	Occurrence int `json:"occurrence,omitempty"`
 }
 
 // Encoded reports an event whose payload did not encode (taskEvent leaves
@@ -120,7 +127,8 @@ func ActorOf(source string) string {
 
 func taskEvent(typ, source string, t task.Task, prev *task.Task, at time.Time) Event {
 	id, _ := uuid.NewV7()
-	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID, SeriesStart: t.SeriesStart})
+	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID, SeriesStart: t.SeriesStart,
+		Occurrence: t.Occurrence})
 	return Event{ID: id.String(), Type: typ, Source: source, Subject: t.ID, Time: at.UTC(), Data: data,
 		Topics: []string{TopicTaskEvents, TopicTaskUpdates}}
 }
@@ -131,22 +139,28 @@ func Created(source string, t task.Task) []Event {
 }
 
 // Changed derives the events of a change from prev to next: task.completed
-// when it became completed, task.updated when anything else changed
-// (reopening included).
+// when it became completed, task.skipped when it became skipped, task.updated
+// when anything else changed (reopening included).
 func Changed(source string, prev, next task.Task) []Event {
 	var out []Event
 	reminder := touchesReminder(&prev, &next)
-	becameDone := prev.Status != task.Completed && next.Status == task.Completed
+	done := ""
+	switch {
+	case prev.Status != task.Completed && next.Status == task.Completed:
+		done = TaskCompleted
+	case prev.Status != task.Skipped && next.Status == task.Skipped:
+		done = TaskSkipped
+	}
 	rest := next
-	if becameDone {
+	if done != "" {
 		rest.Status, rest.CompletedAt = prev.Status, prev.CompletedAt
 	}
 	if !rest.Equal(prev) {
 		p := prev
 		out = append(out, withReminder(taskEvent(TaskUpdated, source, next, &p, next.UpdatedAt), reminder))
 	}
-	if becameDone {
-		out = append(out, withReminder(taskEvent(TaskCompleted, source, next, nil, next.UpdatedAt), reminder))
+	if done != "" {
+		out = append(out, withReminder(taskEvent(done, source, next, nil, next.UpdatedAt), reminder))
 	}
 	return out
 }

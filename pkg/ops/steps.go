@@ -55,6 +55,29 @@ func Complete(cur task.Task, now time.Time) (Write, bool) {
 	return Change(cur, next), true
 }
 
+// Skip is the step of skipping cur, an occurrence of a series, at now
+// (task.Task.Skip): a task.skipped event, from which the recurrence function
+// makes the successor. Skipping a skipped task changes nothing and reports
+// false; a task that does not recur or is completed is errs.ErrConflict.
+func Skip(cur task.Task, now time.Time) (Write, bool, error) {
+	next, ch, err := cur.Skip(now)
+	if err != nil || !ch {
+		return Write{}, false, err
+	}
+	return Change(cur, next), true, nil
+}
+
+// EndSeries is the step of ending cur's series at cur (task.Task.EndSeries):
+// a task.updated event with the task as it was. A task that does not recur,
+// or is not active, is errs.ErrConflict.
+func EndSeries(cur task.Task, now time.Time) (Write, error) {
+	next, err := cur.EndSeries(now)
+	if err != nil {
+		return Write{}, err
+	}
+	return Change(cur, next), nil
+}
+
 // Successor is the step of the recurrence function: the next occurrence of
 // prev, completed at done, created at now (API.md §5), in prev's series. It
 // reports false when the series has no further occurrence. An error is

@@ -76,7 +76,9 @@ func (s *Service) Consumers(*fn.Deps) map[string]fn.EventHandler {
 		}
 		return s.Sync(ctx, d.UserID, d.Task.ID)
 	}
-	return map[string]fn.EventHandler{events.TaskCreated: h, events.TaskUpdated: h, events.TaskCompleted: h, events.TaskDeleted: h}
+	// A skipped occurrence is done with as a completed one is: its job goes.
+	return map[string]fn.EventHandler{events.TaskCreated: h, events.TaskUpdated: h, events.TaskCompleted: h,
+		events.TaskSkipped: h, events.TaskDeleted: h}
 }
 
 // Sync schedules, moves or deletes the task's job to match its pending reminder.

@@ -70,13 +70,13 @@ func Function(_ context.Context, cfg *Config, d *fn.Deps) (*fn.Function, error) 
 
 // Message is one SSE data payload: a task change, or a notification.
 type Message struct {
-	Type         string               `json:"type"` // created, updated, completed, deleted, notification
+	Type         string               `json:"type"` // created, updated, completed, skipped, deleted, notification
 	Task         *task.Task           `json:"task,omitempty"`
 	Notification *events.Notification `json:"notification,omitempty"`
 }
 
 var shortTypes = map[string]string{events.TaskCreated: "created", events.TaskUpdated: "updated",
-	events.TaskCompleted: "completed", events.TaskDeleted: "deleted"}
+	events.TaskCompleted: "completed", events.TaskSkipped: "skipped", events.TaskDeleted: "deleted"}
 
 // Stream serves the update stream.
 type Stream struct {
