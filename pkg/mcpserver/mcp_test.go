@@ -23,7 +23,7 @@ func TestTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"add_task", "add_tasks", "list_tasks", "search_tasks", "get_task", "update_task", "complete_task",
-		"reopen_task", "delete_task", "list_tags", "task_history", "list_notifications", "preview_recurrence"}
+		"skip_occurrence", "end_series", "reopen_task", "delete_task", "list_tags", "task_history", "list_notifications", "preview_recurrence"}
 	byName := map[string]*mcp.Tool{}
 	for _, tl := range tools.Tools {
 		byName[tl.Name] = tl
@@ -187,6 +187,8 @@ func TestIsolation(t *testing.T) {
 		{"update_task", map[string]any{"task_id": id, "title": "pwned"}},
 		{"complete_task", map[string]any{"task_id": id}},
 		{"reopen_task", map[string]any{"task_id": id}},
+		{"skip_occurrence", map[string]any{"task_id": id}},
+		{"end_series", map[string]any{"task_id": id}},
 		{"delete_task", map[string]any{"task_id": id}},
 		{"task_history", map[string]any{"task_id": id}},
 	} {
@@ -402,4 +404,59 @@ func jsonEq(v any, want string) bool {
 	var w any
 	_ = json.Unmarshal([]byte(want), &w)
 	return mustJSON(v) == mustJSON(w)
+}
+
+// TestSeriesTools: skip_occurrence skips an occurrence and tells when the
+// next is due, as complete_task does (for a series that repeats from
+// completion, counted from now); end_series ends the series at an
+// occurrence; add_task and update_task take repeat_from.
+func TestSeriesTools(t *testing.T) {
+	s := newStack(t)
+	cs := s.connect(t, "alice", nil)
+	// Every three days from completion, 09:00 in Berlin.
+	added := ok(t, cs, "add_task", map[string]any{"title": "Water the plants", "due_date": "2031-05-04T07:00:00Z",
+		"recurrence_pattern": map[string]any{"frequency": "daily", "interval": 3, "timezone": "Europe/Berlin", "repeat_from": "completion"}})
+	id := added["id"].(string)
+	if p := added["recurrence_pattern"].(map[string]any); p["repeat_from"] != "completion" {
+		t.Errorf("add_task pattern %v", p)
+	}
+	fails(t, cs, "add_task", map[string]any{"title": "x", "due_date": "2031-05-04T07:00:00Z",
+		"recurrence_pattern": map[string]any{"frequency": "daily", "repeat_from": "whenever"}}, "invalid_request", "recurrence_pattern.repeat_from")
+	skipped := ok(t, cs, "skip_occurrence", map[string]any{"task_id": id})
+	task := skipped["task"].(map[string]any)
+	if task["status"] != "skipped" || task["completed_at"] != nil {
+		t.Errorf("skip_occurrence task %v", task)
+	}
+	// Skipped now: three days after today's date in Berlin, at 09:00.
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	today := time.Now().In(berlin)
+	want := time.Date(today.Year(), today.Month(), today.Day()+3, 9, 0, 0, 0, berlin).UTC().Format(time.RFC3339)
+	if skipped["next_due_date"] != want {
+		t.Errorf("next_due_date %v, want %s", skipped["next_due_date"], want)
+	}
+	again := ok(t, cs, "skip_occurrence", map[string]any{"task_id": id})
+	if again["task"].(map[string]any)["version"] != task["version"] {
+		t.Error("a second skip changed the task")
+	}
+	plain := ok(t, cs, "add_task", map[string]any{"title": "once"})
+	fails(t, cs, "skip_occurrence", map[string]any{"task_id": plain["id"]}, "conflict")
+	fails(t, cs, "end_series", map[string]any{"task_id": plain["id"]}, "conflict")
+
+	weekly := ok(t, cs, "add_task", map[string]any{"title": "Course", "due_date": "2031-05-04T16:00:00Z",
+		"recurrence_pattern": map[string]any{"frequency": "weekly"}})
+	upd := ok(t, cs, "update_task", map[string]any{"task_id": weekly["id"], "recurrence_pattern": map[string]any{
+		"frequency": "weekly", "repeat_from": "completion"}})
+	if upd["recurrence_pattern"].(map[string]any)["repeat_from"] != "completion" {
+		t.Errorf("update_task pattern %v", upd["recurrence_pattern"])
+	}
+	ended := ok(t, cs, "end_series", map[string]any{"task_id": weekly["id"]})
+	if ended["is_recurring"] != false || ended["recurrence_pattern"] != nil || ended["series_id"] != weekly["series_id"] ||
+		ended["status"] != "active" {
+		t.Errorf("end_series %v", ended)
+	}
+	fails(t, cs, "end_series", map[string]any{"task_id": weekly["id"]}, "conflict")
+	done := ok(t, cs, "complete_task", map[string]any{"task_id": weekly["id"]})
+	if done["next_due_date"] != nil {
+		t.Errorf("an ended series goes on: %v", done)
+	}
 }

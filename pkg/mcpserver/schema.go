@@ -37,7 +37,9 @@ var (
 		`"month":{"type":"integer","minimum":1,"maximum":12},` +
 		`"occurrences":{"type":"integer","minimum":1,"description":"at most this many occurrences in all"},` +
 		`"timezone":{"type":"string","description":"IANA zone the pattern is evaluated in; default UTC"},` +
-		`"rrule":{"type":"string","description":"an RFC 5545 RRULE instead of the fields above, e.g. FREQ=MONTHLY;BYDAY=2TU"}`
+		`"rrule":{"type":"string","description":"an RFC 5545 RRULE instead of the fields above, e.g. FREQ=MONTHLY;BYDAY=2TU"},` +
+		`"repeat_from":{"type":["string","null"],"enum":["due","completion",null],"description":"due (default): the series' own ` +
+		`dates; completion: the next occurrence counts from the day the last one was completed or skipped, at the series' time of day"}`
 
 	patternIn = `{"type":["object","null"],"additionalProperties":false,"properties":{` + patternProps +
 		`,"end_date":` + dateIn + `}}`
@@ -72,7 +74,7 @@ var (
 		createProps +
 		`,"timezone":` + timezoneIn + `},"required":["task_id"]}`
 
-	listProps = `"status":{"type":"string","enum":["active","pending","completed","all"],"description":"default all"},` +
+	listProps = `"status":{"type":"string","enum":["active","pending","completed","skipped","all"],"description":"default all"},` +
 		`"priority":{"type":["string","array"],"items":{"type":"string","enum":["low","medium","high","urgent"]},"description":"any of these"},` +
 		`"tags":{"type":["string","array"],"items":{"type":"string"}},` +
 		`"tag_mode":{"type":"string","enum":["any","all"],"description":"default any"},` +
@@ -94,7 +96,7 @@ var (
 		`"count":{"type":"integer","minimum":1,"maximum":50,"description":"default 5"}},"required":["due_date","recurrence_pattern"]}`
 
 	taskSchema = fill(`{"type":"object","properties":{"id":{"type":"string"},"title":{"type":"string"},`+
-		`"description":{"type":"string"},"status":{"type":"string","enum":["active","completed"]},`+
+		`"description":{"type":"string"},"status":{"type":"string","enum":["active","completed","skipped"]},`+
 		`"priority":{"type":"string","enum":["low","medium","high","urgent"]},"tags":{"type":"array","items":{"type":"string"}},`+
 		`"due_date":{{date}},"reminder_time":{{date}},"is_recurring":{"type":"boolean"},"recurrence_pattern":{{pattern}},`+
 		`"series_id":{"type":["string","null"]},"completed_at":{{date}},"created_at":{"type":"string"},"updated_at":{"type":"string"},`+

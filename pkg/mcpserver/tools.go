@@ -102,7 +102,14 @@ func (s *Server) tools() []tool {
 		{declare("complete_task", "Complete a task", "Mark a task completed; completing it again changes nothing. For a recurring task, "+
 			"next_due_date tells when the next occurrence (made by TaskFlow right after) is due.",
 			idIn(), completeOut, false, false, true), s.completeTask},
-		{declare("reopen_task", "Reopen a task", "Mark a completed task active again.", idIn(), taskOut, false, false, true), s.reopenTask},
+		{declare("skip_occurrence", "Skip an occurrence", "Skip this occurrence of a recurring task: it is marked skipped, not "+
+			"completed, and the next occurrence (made by TaskFlow right after, as for a completion now) is due at next_due_date. "+
+			"Skipping it again changes nothing; a task that does not recur, or is completed, cannot be skipped.",
+			idIn(), completeOut, false, false, true), s.skipOccurrence},
+		{declare("end_series", "End a series", "Make this occurrence of a recurring task the series' last: it stays as it is and "+
+			"stops recurring, so no next occurrence follows it (also when it is completed later). Only an active occurrence can end its series.",
+			idIn(), taskOut, false, false, false), s.endSeries},
+		{declare("reopen_task", "Reopen a task", "Mark a completed or skipped task active again.", idIn(), taskOut, false, false, true), s.reopenTask},
 		{declare("delete_task", "Delete a task", "Delete a task for good; its reminders are cancelled.", idIn(), deletedOut,
 			false, true, false), s.deleteTask},
 		{declare("list_tags", "List tags", "The user's tags with colour and number of tasks.", emptyIn, itemsOut(tagSchema, false),
@@ -358,6 +365,38 @@ func (s *Server) completeTask(ctx context.Context, user string, a *args) (any, e
 		}
 	}
 	return out, nil
+}
+
+func (s *Server) skipOccurrence(ctx context.Context, user string, a *args) (any, error) {
+	id, loc, err := target(a)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.change(ctx, user, id, 0, loc, ops.Skip)
+	if err != nil {
+		return nil, err
+	}
+	out := Completed{Task: t}
+	if t.IsRecurring && t.Status == task.Skipped {
+		// The successor the recurrence function makes on task.skipped: as
+		// for a completion when the task was skipped.
+		if next, ok, err := ops.Successor(t.Task, t.UpdatedAt, s.now()); err == nil && ok && next.Task.DueDate != nil {
+			out.NextDueDate = next.Task.DueDate
+			out.NextDueDateLocal = localPtr(next.Task.DueDate, zoneFor(t.Task, loc))
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) endSeries(ctx context.Context, user string, a *args) (any, error) {
+	id, loc, err := target(a)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, user, id, 0, loc, func(cur task.Task, now time.Time) (ops.Write, bool, error) {
+		w, err := ops.EndSeries(cur, now)
+		return w, err == nil, err
+	})
 }
 
 func (s *Server) reopenTask(ctx context.Context, user string, a *args) (any, error) {
