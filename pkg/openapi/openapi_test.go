@@ -290,6 +290,12 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 	do("PATCH", "/api/tasks/"+task, `{"priority":42}`)
 	do("PATCH", "/api/tasks/"+task+"/complete", "")
 	do("PATCH", "/api/tasks/"+task+"/complete", "")
+	do("POST", "/api/tasks/"+task+"/skip", "") // 409: completed
+	do("PATCH", "/api/tasks/"+task, `{"status":"active"}`)
+	do("POST", "/api/tasks/"+task+"/skip", "")
+	do("PATCH", "/api/tasks/"+task, `{"status":"active","recurrence_pattern":{"frequency":"daily","repeat_from":"completion"}}`)
+	do("POST", "/api/tasks/"+task+"/end-series", "")
+	do("POST", "/api/tasks/"+task+"/end-series", "") // 409: does not recur
 
 	if _, err := st.RecordAudit(context.Background(), "olivia", task, store.AuditEntry{EventID: "e1",
 		Type: events.TaskUpdated, Time: time.Now().UTC(),
