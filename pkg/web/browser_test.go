@@ -339,6 +339,73 @@ func TestBrowser(t *testing.T) {
 		a.screenshot("tasks")
 	})
 
+	t.Run("repeat from completion, skip an occurrence, end a series", func(t *testing.T) {
+		a.t = t
+		a.home()
+		a.typeInto(a.find("textbox", "New task"), "Water the plants")
+		a.click(a.find("button", "Add"))
+		a.click(a.findIn(a.taskItem("Water the plants"), "button", "Edit"))
+		dlg := a.find("dialog", "Edit task")
+		tomorrow := time.Now().In(ny).AddDate(0, 0, 1).Format("2006-01-02") + "T09:00"
+		a.set(a.findIn(dlg, "", "Due date"), tomorrow)
+		a.set(a.findIn(dlg, "combobox", "Repeats"), "daily")
+		a.set(a.findIn(dlg, "spinbutton", "Every"), "3")
+		a.set(a.findIn(dlg, "combobox", "Repeat from"), "completion")
+		a.click(a.findIn(dlg, "button", "Save"))
+		a.gone("dialog", "Edit task")
+		_, list := a.api("GET", "/api/tasks/search?q=water", nil)
+		items := list["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("search: %v", list)
+		}
+		first := items[0].(map[string]any)
+		if p, _ := first["recurrence_pattern"].(map[string]any); p == nil || p["repeat_from"] != "completion" {
+			t.Fatalf("saved pattern %v", first["recurrence_pattern"])
+		}
+		// Skip: this one is marked Skipped, and the next one, three days
+		// after today, appears.
+		a.click(a.findIn(a.taskItem("Water the plants"), "button", "Skip"))
+		next := time.Now().In(ny)
+		next = time.Date(next.Year(), next.Month(), next.Day()+3, 9, 0, 0, 0, ny)
+		a.eventually("the skipped one and the next", 15*time.Second, func() bool {
+			var got []string
+			a.eval(`[...document.querySelectorAll('#tasks > li')].filter(li => li.innerText.includes('Water the plants'))
+				.map(li => (li.classList.contains('done') ? 'done ' : 'open ') + (li.innerText.includes('Skipped') ? 'skipped ' : '') +
+					li.querySelector('.due time')?.getAttribute('datetime'))`, &got)
+			return slices.Contains(got, "done skipped "+first["due_date"].(string)) &&
+				slices.Contains(got, "open "+next.UTC().Format(time.RFC3339))
+		})
+		if st, got := a.api("GET", "/api/tasks/"+first["id"].(string), nil); st != 200 || got["status"] != "skipped" {
+			t.Errorf("skipped task: %d %v", st, got)
+		}
+		// End the series at the next one: it stays, no longer repeats, and
+		// offers neither Skip nor End series.
+		var open node
+		for _, li := range a.taskItems("Water the plants") {
+			var done bool
+			if a.call(li, `function() { return this.classList.contains('done'); }`, &done) == nil && !done {
+				open = li
+			}
+		}
+		a.click(a.findIn(open, "button", "End series"))
+		a.eventually("the series ended", 10*time.Second, func() bool {
+			for _, li := range a.taskItems("Water the plants") {
+				var done bool
+				if a.call(li, `function() { return this.classList.contains('done'); }`, &done) == nil && !done {
+					return !strings.Contains(a.text(li), "Repeats") && len(a.query(li, "button", "Skip")) == 0 &&
+						len(a.query(li, "button", "End series")) == 0
+				}
+			}
+			return false
+		})
+		_, list = a.api("GET", "/api/tasks/search?q=water", nil)
+		for _, it := range list["items"].([]any) {
+			if m := it.(map[string]any); m["status"] == "active" && (m["is_recurring"] != false || m["series_id"] != first["series_id"]) {
+				t.Errorf("ended occurrence %v", m)
+			}
+		}
+	})
+
 	b := newPage(t, browser, base, "alice, second device")
 	t.Run("another device of the same user sees changes within a second", func(t *testing.T) {
 		b.t = t

@@ -62,7 +62,7 @@ function connect() {
     if (msg.type === 'notification') addNotification(msg.notification);
     else applyChange(msg);
   };
-  for (const type of ['created', 'updated', 'completed', 'deleted', 'notification', 'message']) {
+  for (const type of ['created', 'updated', 'completed', 'skipped', 'deleted', 'notification', 'message']) {
     es.addEventListener(type, onChange);
   }
   es.addEventListener('open', () => {

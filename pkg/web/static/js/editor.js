@@ -31,6 +31,7 @@ const fieldMap = {
   'recurrence_pattern.occurrences': ['e-count', 'e-count-error'],
   'recurrence_pattern.timezone': ['e-tz', 'e-tz-error'],
   'recurrence_pattern.rrule': ['e-rrule', 'e-rrule-error'],
+  'recurrence_pattern.repeat_from': ['e-repeat-from', 'e-repeat-from-error'],
 };
 
 const ed = { id: null, etag: null, onSaved: () => {}, tags: [], previewSeq: 0, previewTimer: null, abort: null };
@@ -153,6 +154,7 @@ function fill(t) {
   $('e-ends').value = p && p.end_date ? 'date' : p && p.occurrences ? 'count' : 'never';
   $('e-enddate').value = toLocalInput(p && p.end_date);
   $('e-count').value = (p && p.occurrences) || 10;
+  $('e-repeat-from').value = (p && p.repeat_from) || 'due';
   $('e-tz').value = p ? p.timezone || 'UTC' : browserZone();
   if ($('e-tz').selectedIndex < 0) $('e-tz').append(h('option', { value: p.timezone, selected: true }, p.timezone));
   delete $('e-tz').dataset.touched;
@@ -186,6 +188,7 @@ function pattern() {
   if (ends === 'date') p.end_date = fromLocalInput($('e-enddate').value);
   if (ends === 'count') p.occurrences = int($('e-count').value);
   p.timezone = $('e-tz').value || 'UTC';
+  p.repeat_from = $('e-repeat-from').value || 'due';
   return p;
 }
 

@@ -7,7 +7,8 @@ import { formatLocal } from './time.js';
 
 const kinds = {
   'dev.taskflow.task.created': 'Created', 'dev.taskflow.task.updated': 'Changed',
-  'dev.taskflow.task.completed': 'Completed', 'dev.taskflow.task.deleted': 'Deleted',
+  'dev.taskflow.task.completed': 'Completed', 'dev.taskflow.task.skipped': 'Skipped',
+  'dev.taskflow.task.deleted': 'Deleted',
 };
 // Who made a change, from the entry's actor (null for an entry recorded
 // before TaskFlow kept it, or a source it does not know: then nothing is said).

@@ -189,6 +189,11 @@ function build(t) {
     h('div', { class: 'body' }, h('span', { class: 'title', id: titleId }), h('div', { class: 'meta' })),
     h('div', { class: 'item-actions' },
       h('button', { type: 'button', 'aria-describedby': titleId, onclick: () => actions.edit(t.id) }, 'Edit'),
+      // An active occurrence of a series: skip it, or make it the last.
+      h('button', { type: 'button', class: 'series-only', 'aria-describedby': titleId,
+        onclick: () => seriesStep(t.id, 'skip') }, 'Skip'),
+      h('button', { type: 'button', class: 'series-only', 'aria-describedby': titleId,
+        onclick: () => seriesStep(t.id, 'end-series') }, 'End series'),
       h('button', { type: 'button', 'aria-describedby': titleId, onclick: () => actions.history(state.tasks.get(t.id)) },
         'History'),
       h('button', { type: 'button', class: 'danger', 'aria-describedby': titleId,
@@ -198,7 +203,8 @@ function build(t) {
 
 function update(li, t) {
   if (!li || !t) return;
-  const done = t.status === 'completed';
+  const done = t.status === 'completed' || t.status === 'skipped';
+  for (const b of li.querySelectorAll('.series-only')) b.hidden = !(t.is_recurring && t.status === 'active');
   const check = li.querySelector('input[type=checkbox]');
   check.checked = done;
   li.classList.toggle('done', done);
@@ -217,6 +223,7 @@ function update(li, t) {
       h('time', { datetime: t.due_date }, formatLocal(t.due_date, false)), overdue ? ' · Overdue' : ''));
   }
   if (t.is_recurring) parts.push(h('span', { class: 'mark', title: 'Repeats' }, '↻ Repeats'));
+  if (t.status === 'skipped') parts.push(h('span', { class: 'mark' }, 'Skipped'));
   if (t.reminder_time) {
     parts.push(h('span', { class: 'mark', title: 'Reminder' }, 'Reminder ',
       h('time', { datetime: t.reminder_time }, formatLocal(t.reminder_time, false))));
@@ -238,6 +245,19 @@ async function toggle(id, check) {
     if (err instanceof ApiError) showMessage($('list-error'), err.message);
   } finally {
     check.disabled = false;
+  }
+}
+
+// seriesStep skips an occurrence (step "skip") or ends its series
+// ("end-series") and says so.
+async function seriesStep(id, step) {
+  showMessage($('list-error'), '');
+  try {
+    const { data } = await api('POST', `/api/tasks/${encodeURIComponent(id)}/${step}`);
+    if (data) upsert(data);
+    announce(step === 'skip' ? `Skipped ${data ? data.title : ''}` : `Ended the series of ${data ? data.title : ''}`);
+  } catch (err) {
+    if (err instanceof ApiError) showMessage($('list-error'), err.message);
   }
 }
 
