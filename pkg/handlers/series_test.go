@@ -424,3 +424,20 @@ func TestEndSeriesWinsOverACompletionInFlight(t *testing.T) {
 		t.Errorf("%d tasks, want 1: the ended series made a successor", n)
 	}
 }
+
+// TestRepeatFromShownForOlderSeries: a pattern stored before repeat_from
+// existed reads as "due", and a PATCH that sends it unchanged does not start
+// the series afresh (it is the same pattern).
+func TestRepeatFromShownForOlderSeries(t *testing.T) {
+	s := newSeriesAPI(t)
+	id := s.create("alice", `{"title":"old","due_date":"2031-05-04T09:00:00Z","recurrence_pattern":{"frequency":"daily"}}`)["id"].(string)
+	s.exec(`UPDATE tasks SET recurrence = recurrence - 'repeat_from', occurrence = NULL WHERE id = $1`, id)
+	got := s.get(id)
+	if pattern(got)["repeat_from"] != "due" {
+		t.Fatalf("older pattern %v", pattern(got))
+	}
+	r := s.do("PATCH", "/api/tasks/"+id, "alice", `{"recurrence_pattern":{"frequency":"daily","interval":1,"timezone":"UTC","repeat_from":"due"}}`)
+	if r.Status != http.StatusOK || r.json(t)["updated_at"] != got["updated_at"] {
+		t.Errorf("an unchanged pattern changed the task: %d %s", r.Status, r.Body)
+	}
+}

@@ -50,6 +50,9 @@ func scanTask(row pgx.Row) (task.Task, error) {
 		if err := json.Unmarshal(rec, t.Recurrence); err != nil {
 			return task.Task{}, fmt.Errorf("decode recurrence of %s: %w", t.ID, err)
 		}
+		if t.Recurrence.RepeatFrom == "" { // stored before repeat_from was kept
+			t.Recurrence.RepeatFrom = task.RepeatFromDue
+		}
 	}
 	if t.Tags == nil {
 		t.Tags = []string{}
