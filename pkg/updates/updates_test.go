@@ -47,6 +47,13 @@ func publish(t *testing.T, cl sarama.SyncProducer, user, title string, typ strin
 	switch typ {
 	case events.TaskCreated:
 		evs = events.Created("/taskflow/test", tk)
+	case events.TaskSkipped:
+		tk.IsRecurring, tk.Recurrence = true, &task.Recurrence{Frequency: task.Daily, Interval: 1}
+		skipped, _, err := tk.Skip(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = events.Changed("/taskflow/test", tk, skipped)
 	default:
 		evs = events.Deleted("/taskflow/test", tk, time.Now())
 	}
@@ -132,6 +139,12 @@ func TestStreamsFanOutIsolateAndResume(t *testing.T) {
 	}
 	if m := next(t, back); !strings.Contains(m.data, `"third!"`) || m.typ != "deleted" {
 		t.Fatalf("resumed stream then got %+v", m)
+	}
+	// A skipped occurrence is forwarded as "skipped".
+	publish(t, cl, "alice", "skipped", events.TaskSkipped)
+	if m := next(t, back); !strings.Contains(m.data, `"status":"skipped"`) || m.typ != "skipped" ||
+		!strings.Contains(m.data, `"type":"skipped"`) {
+		t.Fatalf("skipped: %+v", m)
 	}
 	// A position this stream never gave is refused.
 	tok, _ := auth.Sign([]byte(secret), "alice", time.Now(), time.Hour)
