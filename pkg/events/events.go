@@ -79,6 +79,9 @@ type TaskData struct {
 	UserID   string     `json:"user_id"`
 	// SeriesStart is the task's series anchor (DTSTART), for the recurrence function.
 	SeriesStart *time.Time `json:"series_start,omitempty"`
+	// AllDay is the all-day task's zone, day end and reminder base (its
+	// due_date shows only the date): task.Task.RestoreAllDay reads it back.
+	AllDay *task.AllDay `json:"all_day,omitempty"`
 }
 
 // Encoded reports an event whose payload did not encode (taskEvent leaves
@@ -120,7 +123,8 @@ func ActorOf(source string) string {
 
 func taskEvent(typ, source string, t task.Task, prev *task.Task, at time.Time) Event {
 	id, _ := uuid.NewV7()
-	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID, SeriesStart: t.SeriesStart})
+	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID, SeriesStart: t.SeriesStart,
+		AllDay: t.AllDay})
 	return Event{ID: id.String(), Type: typ, Source: source, Subject: t.ID, Time: at.UTC(), Data: data,
 		Topics: []string{TopicTaskEvents, TopicTaskUpdates}}
 }

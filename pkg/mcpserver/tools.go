@@ -119,7 +119,7 @@ func (s *Server) tools() []tool {
 
 // createWrite reads one create body with its idempotency_key, as POST
 // /api/tasks reads a body and its Idempotency-Key header.
-func (s *Server) createWrite(user string, a *args) (ops.Write, *store.Idempotency, error) {
+func (s *Server) createWrite(ctx context.Context, user string, a *args) (ops.Write, *store.Idempotency, error) {
 	key, hasKey := a.str("idempotency_key")
 	body := a.rest()
 	var idem *store.Idempotency
@@ -130,7 +130,7 @@ func (s *Server) createWrite(user string, a *args) (ops.Write, *store.Idempotenc
 		sum := sha256.Sum256(body)
 		idem = &store.Idempotency{Key: key, Hash: sum[:]}
 	}
-	w, err := ops.Create(user, body, s.now())
+	w, err := ops.CreateWith(user, body, s.now(), func() (task.Settings, error) { return s.d.Store.Settings(ctx, user) })
 	return w, idem, errs.Merge(a.fe.Err(), err)
 }
 
@@ -145,7 +145,7 @@ func replayed(replay []byte) (task.Task, error) {
 
 func (s *Server) addTask(ctx context.Context, user string, a *args) (any, error) {
 	loc := a.zone()
-	w, idem, err := s.createWrite(user, a)
+	w, idem, err := s.createWrite(ctx, user, a)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (s *Server) addTasks(ctx context.Context, user string, a *args) (any, error
 			fe.Add(prefix, "must be a task object")
 			continue
 		}
-		w, idem, err := s.createWrite(user, ia)
+		w, idem, err := s.createWrite(ctx, user, ia)
 		if idem != nil {
 			if j, dup := keys[idem.Key]; dup {
 				fe.Add(prefix+".idempotency_key", "is also the key of tasks["+strconv.Itoa(j)+"]")
@@ -309,6 +309,13 @@ func (s *Server) updateTask(ctx context.Context, user string, a *args) (any, err
 	}
 	if !ok {
 		return nil, perr
+	}
+	if in.DueDay != "" {
+		st, err := s.d.Store.Settings(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		in.Settings = &st
 	}
 	return s.change(ctx, user, id, version, loc, func(cur task.Task, now time.Time) (ops.Write, bool, error) {
 		w, changed, err := ops.Patch(cur, in, now)
@@ -449,11 +456,18 @@ func (s *Server) notifications(ctx context.Context, user string, a *args) (any, 
 	return map[string]any{"items": items, "next_cursor": cursor}, nil
 }
 
-func (s *Server) preview(_ context.Context, _ string, a *args) (any, error) {
+func (s *Server) preview(ctx context.Context, user string, a *args) (any, error) {
 	if err := a.fe.Err(); err != nil {
 		return nil, err
 	}
 	p, err := task.ParsePreview(a.rest())
+	if err == nil && p.AllDay != nil && s.d.Store != nil {
+		st, serr := s.d.Store.Settings(ctx, user)
+		if serr != nil {
+			return nil, serr
+		}
+		p, err = task.ParsePreviewFor(a.rest(), st)
+	}
 	if err != nil {
 		return nil, err
 	}
