@@ -1,6 +1,7 @@
 package mcpserver_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -9,10 +10,18 @@ import (
 // the API does, and the local rendering says it is all-day.
 func TestAllDayTasks(t *testing.T) {
 	s := newStack(t)
-	if code, body := s.rest(t, "alice", "PATCH", "/api/settings", `{"timezone":"Pacific/Auckland"}`); code != 200 {
-		t.Fatalf("settings: %d %s", code, body)
-	}
 	cs := s.connect(t, "alice", nil)
+	if got := ok(t, cs, "get_settings", map[string]any{}); got["timezone"] != "UTC" || got["all_day_reminder_time"] != "00:00" {
+		t.Fatalf("get_settings: %v", got)
+	}
+	fails(t, cs, "update_settings", map[string]any{"timezone": "Local", "all_day_reminder_time": "25:00"}, "invalid_request",
+		"timezone", "all_day_reminder_time")
+	if got := ok(t, cs, "update_settings", map[string]any{"timezone": "Pacific/Auckland"}); got["timezone"] != "Pacific/Auckland" {
+		t.Fatalf("update_settings: %v", got)
+	}
+	if code, body := s.rest(t, "bob", "GET", "/api/settings", ""); code != 200 || !strings.Contains(body, `"UTC"`) {
+		t.Fatalf("bob's settings: %d %s", code, body)
+	}
 	added := ok(t, cs, "add_task", map[string]any{"title": "Pay rent", "due_date": "2031-05-04"})
 	if added["due_date"] != "2031-05-04" {
 		t.Fatalf("due_date: %v", added["due_date"])

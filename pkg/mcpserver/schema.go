@@ -88,6 +88,12 @@ var (
 		`"cursor":{"type":"string","description":"next_cursor of the previous page"},"timezone":` + timezoneIn
 
 	emptyIn = `{"type":"object","additionalProperties":false,"properties":{}}`
+	// settingsIn and settingsOut are GET/PATCH /api/settings' bodies.
+	settingsIn = `{"type":"object","additionalProperties":false,"properties":{` +
+		`"timezone":{"type":"string","description":"IANA zone all-day due dates are read in, e.g. Europe/Berlin"},` +
+		`"all_day_reminder_time":{"type":"string","description":"HH:MM on an all-day task's date its relative reminders count back from"}}}`
+	settingsOut = `{"type":"object","properties":{"timezone":{"type":"string"},"all_day_reminder_time":{"type":"string"}},` +
+		`"required":["timezone","all_day_reminder_time"]}`
 
 	notificationsIn = `{"type":"object","additionalProperties":false,"properties":{` +
 		`"unread_only":{"type":"boolean","description":"only notifications not marked read (a page may then hold fewer than limit)"},` +

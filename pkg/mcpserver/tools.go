@@ -111,6 +111,12 @@ func (s *Server) tools() []tool {
 			idIn(), itemsOut(historySchema, false), true, false, true), s.history},
 		{declare("list_notifications", "List notifications", "Delivered reminders, newest first.", notificationsIn,
 			itemsOut(notificationSchema, true), true, false, true), s.notifications},
+		{declare("get_settings", "Get settings", "The user's settings: the time zone all-day due dates are read in (unless their "+
+			"recurrence pattern names one) and the time of day their relative reminders count back from.",
+			emptyIn, settingsOut, true, false, true), s.getSettings},
+		{declare("update_settings", "Update settings", "Change the settings given: timezone (an IANA zone) and/or "+
+			"all_day_reminder_time (HH:MM). Tasks already written keep the zone they were written in.",
+			settingsIn, settingsOut, false, false, true), s.updateSettings},
 		{declare("preview_recurrence", "Preview a recurrence", "The first occurrences (count 1..50, default 5) of the series a task "+
 			"with this due_date and recurrence_pattern would start, each as a UTC instant and as local time in the pattern's zone. "+
 			"Nothing is stored.", previewIn, previewOut, true, false, true), s.preview},
@@ -476,4 +482,24 @@ func (s *Server) preview(ctx context.Context, user string, a *args) (any, error)
 		return nil, err
 	}
 	return map[string][]handlers.Occurrence{"occurrences": out}, nil
+}
+
+func (s *Server) getSettings(ctx context.Context, user string, a *args) (any, error) {
+	if err := a.done(); err != nil {
+		return nil, err
+	}
+	return s.d.Store.Settings(ctx, user)
+}
+
+func (s *Server) updateSettings(ctx context.Context, user string, a *args) (any, error) {
+	if err := a.fe.Err(); err != nil {
+		return nil, err
+	}
+	body := a.rest()
+	if _, err := task.PatchSettings(task.DefaultSettings, body); err != nil {
+		return nil, err // nothing reaches the database
+	}
+	return s.d.Store.UpdateSettings(ctx, user, func(cur task.Settings) (task.Settings, error) {
+		return task.PatchSettings(cur, body)
+	})
 }
