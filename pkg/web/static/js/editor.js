@@ -6,7 +6,7 @@
 
 import { $, h, fieldError, showMessage, announce } from './dom.js';
 import { api, ApiError, isUnavailable } from './api.js';
-import { browserZone, zones, toLocalInput, fromLocalInput, formatLocal, formatIn, isDate } from './time.js';
+import { browserZone, zones, toLocalInput, fromLocalInput, formatLocal, formatIn, isDate, formatDate } from './time.js';
 
 const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
   'November', 'December'];
@@ -302,6 +302,8 @@ async function preview() {
     const items = (data && data.occurrences) || [];
     const zone = p.timezone;
     list.replaceChildren(...items.map((o) => {
+      // A DATE series (an all-day task) lists dates alone.
+      if (o.date) return h('li', {}, h('time', { datetime: o.date }, formatDate(o.date)));
       // {at, local, offset, weekday, timezone}: shown in the browser's zone,
       // and as the server's wall clock in the pattern's zone when that differs.
       const li = h('li', {}, h('time', { datetime: o.at }, formatLocal(o.at)));
