@@ -48,6 +48,7 @@ var settings = map[string]struct {
 	"relay":         {new(relay.Config), "new(relay.Config)"},
 	"reminder":      {new(reminders.Config), "new(reminders.Config)"},
 	"search":        {new(fn.APIConfig), "new(fn.APIConfig)"},
+	"settings":      {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"tags":          {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"update":        {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"updates":       {new(updates.Config), "new(updates.Config)"},

@@ -28,6 +28,7 @@ func taskData(e cloudevents.Event) (events.TaskData, error) {
 		return d, errs.Invalidf("event data lacks user_id or task.id")
 	}
 	d.Task.UserID = d.UserID
+	d.Task.RestoreAllDay(d.AllDay)
 	return d, nil
 }
 

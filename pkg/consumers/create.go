@@ -50,7 +50,9 @@ func CreateCommand(d *fn.Deps) map[string]fn.EventHandler {
 		if cmd.UserID == "" || len(cmd.UserID) > 255 || !printable(cmd.UserID) {
 			return errs.InvalidField("user_id", "is required: at most 255 characters, no control characters")
 		}
-		w, err := ops.Create(cmd.UserID, cmd.Task, d.Now().UTC())
+		w, err := ops.CreateWith(cmd.UserID, cmd.Task, d.Now().UTC(), func() (task.Settings, error) {
+			return d.Store.Settings(ctx, cmd.UserID)
+		})
 		if err != nil {
 			return err
 		}

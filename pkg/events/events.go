@@ -86,6 +86,9 @@ type TaskData struct {
 	// Occurrence is the task's position in its series (task.Task.Occurrence),
 	// for the recurrence function; absent when unknown.
 	Occurrence int `json:"occurrence,omitempty"`
+	// AllDay is the all-day task's zone, day end and reminder base (its
+	// due_date shows only the date): task.Task.RestoreAllDay reads it back.
+	AllDay *task.AllDay `json:"all_day,omitempty"`
 }
 
 // Encoded reports an event whose payload did not encode (taskEvent leaves
@@ -128,7 +131,7 @@ func ActorOf(source string) string {
 func taskEvent(typ, source string, t task.Task, prev *task.Task, at time.Time) Event {
 	id, _ := uuid.NewV7()
 	data, _ := json.Marshal(TaskData{Task: t, Previous: prev, UserID: t.UserID, SeriesStart: t.SeriesStart,
-		Occurrence: t.Occurrence})
+		Occurrence: t.Occurrence, AllDay: t.AllDay})
 	return Event{ID: id.String(), Type: typ, Source: source, Subject: t.ID, Time: at.UTC(), Data: data,
 		Topics: []string{TopicTaskEvents, TopicTaskUpdates}}
 }

@@ -131,7 +131,8 @@ func (p *probe) WriteHeader(code int)        { p.code = code }
 
 // Collections are the resources under /api/; a path /api/{user_id}/<collection>/...
 // is the hackathon spec's style of the same route.
-var collections = map[string]bool{"tasks": true, "tags": true, "notifications": true, "updates": true, "recurrence": true}
+var collections = map[string]bool{"tasks": true, "tags": true, "notifications": true, "updates": true, "recurrence": true,
+	"settings": true}
 
 // SplitUserPath rewrites /api/{user_id}/tasks/... to /api/tasks/... and
 // returns the user id it removed ("" when the path has none).

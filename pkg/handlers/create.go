@@ -8,6 +8,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/ops"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/task"
 )
 
 // MaxIdempotencyKey bounds the Idempotency-Key header.
@@ -28,7 +29,9 @@ func Create(d *fn.Deps) []fn.Route {
 			sum := sha256.Sum256(body)
 			idem = &store.Idempotency{Key: key, Hash: sum[:]}
 		}
-		write, err := ops.Create(user, body, d.Now().UTC())
+		write, err := ops.CreateWith(user, body, d.Now().UTC(), func() (task.Settings, error) {
+			return d.Store.Settings(r.Context(), user)
+		})
 		if err != nil {
 			return err
 		}

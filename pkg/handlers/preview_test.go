@@ -190,7 +190,7 @@ func TestPreviewRefusesAsCreateDoes(t *testing.T) {
 		`{"due_date":"2030-06-02T09:00:00Z"}`:                                            {"recurrence_pattern"},
 		`{"due_date":"2030-06-02T09:00:00Z","recurrence_pattern":null}`:                  {"recurrence_pattern"},
 		`{"count":0,"recurrence_pattern":{"frequency":"often"}}`:                         {"count", "due_date", "recurrence_pattern.frequency"},
-		`{"due_date":"2030-06-02","recurrence_pattern":{"frequency":"daily"},"extra":1}`: {"due_date", "extra"},
+		`{"due_date":"2030-06-31","recurrence_pattern":{"frequency":"daily"},"extra":1}`: {"due_date", "extra"},
 	} {
 		r := a.do("POST", "/api/recurrence/preview", "alice", body)
 		a.expect(r, 400, "invalid_request")

@@ -26,6 +26,9 @@ func Update(d *fn.Deps) []fn.Route {
 			if !ok {
 				return perr
 			}
+			if err := settingsFor(r, d, user, &in); err != nil {
+				return err
+			}
 			now := d.Now().UTC()
 			t, _, err := d.Store.Update(r.Context(), user, id, ifMatch, func(cur task.Task) (ops.Write, bool, error) {
 				apply := ops.Patch

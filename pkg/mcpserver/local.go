@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/taskflow/taskflow/pkg/events"
@@ -16,6 +17,9 @@ type Local struct {
 	Weekday  string `json:"weekday"`  // Sunday
 	Offset   string `json:"offset"`   // +02:00
 	Timezone string `json:"timezone"` // Europe/Berlin; UTC by default
+	// AllDay marks the due date of an all-day task: Local is then the date
+	// alone (2031-05-04), in the zone the task's date is read in.
+	AllDay bool `json:"all_day,omitempty"`
 }
 
 func localOf(t time.Time, loc *time.Location) Local {
@@ -46,6 +50,39 @@ type Task struct {
 	UpdatedAtLocal    Local    `json:"updated_at_local"`
 }
 
+// MarshalJSON encodes t as the REST body (task.Task's own encoding: an
+// all-day due_date is a date) with the fields above added or replacing
+// the body's.
+func (t Task) MarshalJSON() ([]byte, error) {
+	base, err := json.Marshal(t.Task)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(struct {
+		Version           int64    `json:"version"`
+		Recurrence        *Pattern `json:"recurrence_pattern"`
+		DueDateLocal      *Local   `json:"due_date_local"`
+		ReminderTimeLocal *Local   `json:"reminder_time_local"`
+		CompletedAtLocal  *Local   `json:"completed_at_local"`
+		CreatedAtLocal    Local    `json:"created_at_local"`
+		UpdatedAtLocal    Local    `json:"updated_at_local"`
+	}{t.Version, t.Recurrence, t.DueDateLocal, t.ReminderTimeLocal, t.CompletedAtLocal, t.CreatedAtLocal, t.UpdatedAtLocal})
+	if err != nil {
+		return nil, err
+	}
+	var m, e map[string]json.RawMessage
+	if err := json.Unmarshal(base, &m); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(extra, &e); err != nil {
+		return nil, err
+	}
+	for k, v := range e {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
 // Pattern is a recurrence pattern with its end date as local time.
 type Pattern struct {
 	*task.Recurrence
@@ -71,6 +108,11 @@ func toTask(t task.Task, asked *time.Location) Task {
 	out := Task{Task: t, Version: t.Version, DueDateLocal: localPtr(t.DueDate, loc),
 		ReminderTimeLocal: localPtr(t.ReminderTime, loc), CompletedAtLocal: localPtr(t.CompletedAt, loc),
 		CreatedAtLocal: localOf(t.CreatedAt, loc), UpdatedAtLocal: localOf(t.UpdatedAt, loc)}
+	if a := t.AllDay; a != nil && t.DueDate != nil {
+		l := localOf(*t.DueDate, a.Location())
+		l.Local, l.Weekday, l.AllDay = a.Date, a.Day().Weekday().String(), true
+		out.DueDateLocal = &l
+	}
 	if t.Recurrence != nil {
 		out.Recurrence = &Pattern{Recurrence: t.Recurrence, EndDateLocal: localPtr(t.Recurrence.EndDate, loc)}
 	}

@@ -23,7 +23,8 @@ func TestTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"add_task", "add_tasks", "list_tasks", "search_tasks", "get_task", "update_task", "complete_task",
-		"skip_occurrence", "end_series", "reopen_task", "delete_task", "list_tags", "task_history", "list_notifications", "preview_recurrence"}
+		"skip_occurrence", "end_series", "reopen_task", "delete_task", "list_tags", "task_history", "list_notifications",
+		"preview_recurrence", "get_settings", "update_settings"}
 	byName := map[string]*mcp.Tool{}
 	for _, tl := range tools.Tools {
 		byName[tl.Name] = tl

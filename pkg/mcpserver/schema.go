@@ -17,12 +17,16 @@ func fill(s string, parts ...string) string {
 }
 
 const (
-	dateIn    = `{"type":["string","null"],"description":"RFC 3339 with offset, e.g. 2031-05-04T09:00:00+02:00"}`
+	dateIn = `{"type":["string","null"],"description":"RFC 3339 with offset, e.g. 2031-05-04T09:00:00+02:00"}`
+	dueIn  = `{"type":["string","null"],"description":"RFC 3339 with offset, e.g. 2031-05-04T09:00:00+02:00; or a date alone, ` +
+		`2031-05-04, for an all-day task (read in the user's settings timezone, or the recurrence pattern's)"}`
 	dateOut   = `{"type":["string","null"]}`
 	localPart = `{"type":"object","description":"the date as local wall-clock time","properties":{` +
 		`"local":{"type":"string","description":"wall-clock time without offset, 2031-05-04T09:00:00"},` +
 		`"weekday":{"type":"string"},"offset":{"type":"string","description":"+02:00"},` +
-		`"timezone":{"type":"string","description":"IANA zone"}},"required":["local","weekday","offset","timezone"]}`
+		`"timezone":{"type":"string","description":"IANA zone"},` +
+		`"all_day":{"type":"boolean","description":"true for an all-day due date: local is the date alone, 2031-05-04"}},` +
+		`"required":["local","weekday","offset","timezone"]}`
 	timezoneIn = `{"type":"string","description":"IANA zone in which dates in the result are also given as local time ` +
 		`(default: the task's recurrence timezone, else UTC)"}`
 )
@@ -51,7 +55,7 @@ var (
 		`"description":{"type":["string","null"],"description":"up to 10000 characters"},` +
 		`"priority":{"type":["string","null"],"enum":["low","medium","high","urgent",null],"description":"default medium"},` +
 		`"tags":{"type":["array","null"],"items":{"type":"string"},"description":"up to 20, each 1..50 characters"},` +
-		`"due_date":` + dateIn + `,"reminder_time":` + dateIn + `,` +
+		`"due_date":` + dueIn + `,"reminder_time":` + dateIn + `,` +
 		`"is_recurring":{"type":["boolean","null"]},"recurrence_pattern":` + patternIn
 
 	idempotencyIn = `"idempotency_key":{"type":"string","maxLength":255,"description":"makes a retry with the same key and ` +
@@ -86,12 +90,18 @@ var (
 		`"cursor":{"type":"string","description":"next_cursor of the previous page"},"timezone":` + timezoneIn
 
 	emptyIn = `{"type":"object","additionalProperties":false,"properties":{}}`
+	// settingsIn and settingsOut are GET/PATCH /api/settings' bodies.
+	settingsIn = `{"type":"object","additionalProperties":false,"properties":{` +
+		`"timezone":{"type":"string","description":"IANA zone all-day due dates are read in, e.g. Europe/Berlin"},` +
+		`"all_day_reminder_time":{"type":"string","description":"HH:MM on an all-day task's date its relative reminders count back from"}}}`
+	settingsOut = `{"type":"object","properties":{"timezone":{"type":"string"},"all_day_reminder_time":{"type":"string"}},` +
+		`"required":["timezone","all_day_reminder_time"]}`
 
 	notificationsIn = `{"type":"object","additionalProperties":false,"properties":{` +
 		`"unread_only":{"type":"boolean","description":"only notifications not marked read (a page may then hold fewer than limit)"},` +
 		`"limit":{"type":"integer","minimum":1,"maximum":500},"cursor":{"type":"string"},"timezone":` + timezoneIn + `}}`
 
-	previewIn = `{"type":"object","additionalProperties":false,"properties":{"due_date":{"type":"string","description":"RFC 3339: the first occurrence"},` +
+	previewIn = `{"type":"object","additionalProperties":false,"properties":{"due_date":{"type":"string","description":"RFC 3339: the first occurrence; a date (2031-05-04) previews a DATE series of all-day tasks"},` +
 		`"recurrence_pattern":` + strings.Replace(patternIn, `["object","null"]`, `"object"`, 1) + `,` +
 		`"count":{"type":"integer","minimum":1,"maximum":50,"description":"default 5"}},"required":["due_date","recurrence_pattern"]}`
 

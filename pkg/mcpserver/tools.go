@@ -118,6 +118,12 @@ func (s *Server) tools() []tool {
 			idIn(), itemsOut(historySchema, false), true, false, true), s.history},
 		{declare("list_notifications", "List notifications", "Delivered reminders, newest first.", notificationsIn,
 			itemsOut(notificationSchema, true), true, false, true), s.notifications},
+		{declare("get_settings", "Get settings", "The user's settings: the time zone all-day due dates are read in (unless their "+
+			"recurrence pattern names one) and the time of day their relative reminders count back from.",
+			emptyIn, settingsOut, true, false, true), s.getSettings},
+		{declare("update_settings", "Update settings", "Change the settings given: timezone (an IANA zone) and/or "+
+			"all_day_reminder_time (HH:MM). Tasks already written keep the zone they were written in.",
+			settingsIn, settingsOut, false, false, true), s.updateSettings},
 		{declare("preview_recurrence", "Preview a recurrence", "The first occurrences (count 1..50, default 5) of the series a task "+
 			"with this due_date and recurrence_pattern would start, each as a UTC instant and as local time in the pattern's zone. "+
 			"Nothing is stored.", previewIn, previewOut, true, false, true), s.preview},
@@ -126,7 +132,7 @@ func (s *Server) tools() []tool {
 
 // createWrite reads one create body with its idempotency_key, as POST
 // /api/tasks reads a body and its Idempotency-Key header.
-func (s *Server) createWrite(user string, a *args) (ops.Write, *store.Idempotency, error) {
+func (s *Server) createWrite(ctx context.Context, user string, a *args) (ops.Write, *store.Idempotency, error) {
 	key, hasKey := a.str("idempotency_key")
 	body := a.rest()
 	var idem *store.Idempotency
@@ -137,7 +143,7 @@ func (s *Server) createWrite(user string, a *args) (ops.Write, *store.Idempotenc
 		sum := sha256.Sum256(body)
 		idem = &store.Idempotency{Key: key, Hash: sum[:]}
 	}
-	w, err := ops.Create(user, body, s.now())
+	w, err := ops.CreateWith(user, body, s.now(), func() (task.Settings, error) { return s.d.Store.Settings(ctx, user) })
 	return w, idem, errs.Merge(a.fe.Err(), err)
 }
 
@@ -152,7 +158,7 @@ func replayed(replay []byte) (task.Task, error) {
 
 func (s *Server) addTask(ctx context.Context, user string, a *args) (any, error) {
 	loc := a.zone()
-	w, idem, err := s.createWrite(user, a)
+	w, idem, err := s.createWrite(ctx, user, a)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +200,7 @@ func (s *Server) addTasks(ctx context.Context, user string, a *args) (any, error
 			fe.Add(prefix, "must be a task object")
 			continue
 		}
-		w, idem, err := s.createWrite(user, ia)
+		w, idem, err := s.createWrite(ctx, user, ia)
 		if idem != nil {
 			if j, dup := keys[idem.Key]; dup {
 				fe.Add(prefix+".idempotency_key", "is also the key of tasks["+strconv.Itoa(j)+"]")
@@ -316,6 +322,13 @@ func (s *Server) updateTask(ctx context.Context, user string, a *args) (any, err
 	}
 	if !ok {
 		return nil, perr
+	}
+	if in.DueDay != "" {
+		st, err := s.d.Store.Settings(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		in.Settings = &st
 	}
 	return s.change(ctx, user, id, version, loc, func(cur task.Task, now time.Time) (ops.Write, bool, error) {
 		w, changed, err := ops.Patch(cur, in, now)
@@ -488,11 +501,18 @@ func (s *Server) notifications(ctx context.Context, user string, a *args) (any, 
 	return map[string]any{"items": items, "next_cursor": cursor}, nil
 }
 
-func (s *Server) preview(_ context.Context, _ string, a *args) (any, error) {
+func (s *Server) preview(ctx context.Context, user string, a *args) (any, error) {
 	if err := a.fe.Err(); err != nil {
 		return nil, err
 	}
 	p, err := task.ParsePreview(a.rest())
+	if err == nil && p.AllDay != nil && s.d.Store != nil {
+		st, serr := s.d.Store.Settings(ctx, user)
+		if serr != nil {
+			return nil, serr
+		}
+		p, err = task.ParsePreviewFor(a.rest(), st)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -501,4 +521,24 @@ func (s *Server) preview(_ context.Context, _ string, a *args) (any, error) {
 		return nil, err
 	}
 	return map[string][]handlers.Occurrence{"occurrences": out}, nil
+}
+
+func (s *Server) getSettings(ctx context.Context, user string, a *args) (any, error) {
+	if err := a.done(); err != nil {
+		return nil, err
+	}
+	return s.d.Store.Settings(ctx, user)
+}
+
+func (s *Server) updateSettings(ctx context.Context, user string, a *args) (any, error) {
+	if err := a.fe.Err(); err != nil {
+		return nil, err
+	}
+	body := a.rest()
+	if _, err := task.PatchSettings(task.DefaultSettings, body); err != nil {
+		return nil, err // nothing reaches the database
+	}
+	return s.d.Store.UpdateSettings(ctx, user, func(cur task.Settings) (task.Settings, error) {
+		return task.PatchSettings(cur, body)
+	})
 }

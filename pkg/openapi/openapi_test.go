@@ -304,6 +304,10 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 	}
 	do("GET", "/api/tasks/"+task+"/history", "")
 	do("GET", "/api/tags", "")
+	do("GET", "/api/settings", "")
+	do("PATCH", "/api/settings", `{"timezone":"Europe/Berlin","all_day_reminder_time":"09:00"}`)
+	do("PATCH", "/api/settings", `{"timezone":"Local"}`)
+	do("POST", "/api/tasks", `{"title":"Pay rent","due_date":"2031-05-04"}`)
 
 	n, _, _, err := st.Notify(context.Background(), events.Notification{UserID: "olivia", TaskID: task,
 		Title: "Weekly review", Message: "Reminder: Weekly review", RemindAt: time.Now().UTC(), DeliveredAt: time.Now().UTC()})
@@ -320,6 +324,7 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 		"recurrence_pattern":{"frequency":"weekly","days_of_week":[3],"timezone":"Europe/Berlin"}}`)
 	do("POST", "/api/recurrence/preview", `{"due_date":"2031-05-04T07:00:00Z","recurrence_pattern":{"frequency":"hourly"},"count":0}`)
 	do("POST", "/api/recurrence/preview", `{}`, "Content-Type: text/plain")
+	do("POST", "/api/recurrence/preview", `{"due_date":"2031-05-04","recurrence_pattern":{"frequency":"daily"},"count":2}`)
 	do("GET", openapi.Path, "")
 
 	// The stream's 200 is text/event-stream, checked in pkg/updates; here its refusals.

@@ -199,6 +199,11 @@ func normalise(t task.Task) task.Task {
 	}
 	t.DueDate, t.ReminderTime, t.CompletedAt = norm(t.DueDate), norm(t.ReminderTime), norm(t.CompletedAt)
 	t.SeriesStart = norm(t.SeriesStart)
+	if t.AllDay != nil {
+		a := *t.AllDay
+		a.End = *norm(&a.End)
+		t.AllDay = &a
+	}
 	t.CreatedAt, t.UpdatedAt = *norm(&t.CreatedAt), *norm(&t.UpdatedAt)
 	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
 		r := *t.Recurrence

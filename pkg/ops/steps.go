@@ -13,9 +13,23 @@ import (
 // dev.taskflow.task.create command alike: body is a create body, parsed and
 // validated (every field error at once) into a new task of user at now.
 func Create(user string, body []byte, now time.Time) (Write, error) {
+	return CreateWith(user, body, now, nil)
+}
+
+// CreateWith is Create for a user whose settings place an all-day due date
+// in their zone: settings (nil: task.DefaultSettings) is called only when
+// the body's due_date is a date, and its error is returned as it is.
+func CreateWith(user string, body []byte, now time.Time, settings func() (task.Settings, error)) (Write, error) {
 	in, ok, perr := task.ParseInput(body)
 	if !ok {
 		return Write{}, perr
+	}
+	if in.DueDay != "" && settings != nil {
+		s, err := settings()
+		if err != nil {
+			return Write{}, err
+		}
+		in.Settings = &s
 	}
 	t, err := task.New(user, in, now)
 	if err := errs.Merge(perr, err); err != nil {

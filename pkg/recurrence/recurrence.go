@@ -84,6 +84,9 @@ func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, 
 	if !prev.IsRecurring || prev.Recurrence == nil {
 		return task.Task{}, false, nil
 	}
+	if prev.AllDay != nil && prev.DueDate != nil {
+		return dateSuccessor(prev, done, now)
+	}
 	after, dtstart := done, done
 	if prev.DueDate != nil {
 		if prev.DueDate.After(after) {
@@ -154,4 +157,124 @@ func FromCompletion(p task.Recurrence, dtstart time.Time, n int, done time.Time)
 	s := rfc5545.NewSeriesAt(rule, wall, loc)
 	v, ok, err := s.Next(rfc5545.Resolve(wall, loc))
 	return v.UTC(), ok, err
+}
+
+// floatingDate is t's calendar date in loc at 00:00 UTC: a DATE value.
+func floatingDate(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// dateSeries is pattern p as an RFC 5545 DATE series (DTSTART;VALUE=DATE)
+// starting on the date start (00:00 UTC): its occurrences are dates,
+// evaluated as floating dates, so no DST change can move one off its day.
+// An UNTIL (end_date, or the rrule's) is an instant: the last date it allows
+// is the one the instant falls on in the series' zone, inclusive.
+func dateSeries(p task.Recurrence, start time.Time) (*rfc5545.Series, error) {
+	loc, err := p.Location()
+	if err != nil {
+		return nil, err
+	}
+	rule, err := p.Rule()
+	if err != nil {
+		return nil, err
+	}
+	if !rule.Until.IsZero() {
+		rule.Until = floatingDate(rule.Until, loc)
+	}
+	return rfc5545.NewSeries(rule, start, time.UTC), nil
+}
+
+// DateOccurrences is the first n (at most MaxPreview) dates of the DATE
+// series of p starting on start (a date at 00:00 UTC), start first; each a
+// date at 00:00 UTC. ErrTooFar as for Occurrences.
+func DateOccurrences(p task.Recurrence, start time.Time, n int) ([]time.Time, error) {
+	s, err := dateSeries(p, start)
+	if err != nil {
+		return nil, err
+	}
+	return s.First(min(n, MaxPreview))
+}
+
+// dateFromCompletion is FromCompletion for a DATE series: the rule
+// re-anchored at the completion date (DTSTART;VALUE=DATE) and its first date
+// after it. COUNT counts n, the occurrences had so far; UNTIL holds as in
+// dateSeries.
+func dateFromCompletion(p task.Recurrence, n int, done time.Time) (time.Time, bool, error) {
+	loc, err := p.Location()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	rule, err := p.Rule()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	if rule.Count > 0 && n >= rule.Count {
+		return time.Time{}, false, nil
+	}
+	rule.Count = 0 // counted here: the re-anchored series starts at n
+	if !rule.Until.IsZero() {
+		rule.Until = floatingDate(rule.Until, loc)
+	}
+	return rfc5545.NewSeries(rule, done, time.UTC).Next(done)
+}
+
+// dateSuccessor is Successor for an all-day task: the series is a DATE
+// series from the date of its first occurrence, and the next occurrence is
+// its first date after both prev's date and the date, in the task's zone, it
+// was completed on (completing today's occurrence makes the next one
+// tomorrow's or later). The successor is all-day in the same zone, with the
+// same reminder base; a reminder_time keeps its wall-clock time and its
+// number of days before the due date, so it stays at 09:00 the day before
+// across a DST change.
+func dateSuccessor(prev task.Task, done, now time.Time) (task.Task, bool, error) {
+	loc := prev.AllDay.Location()
+	day := prev.AllDay.Day()
+	start := day
+	if prev.SeriesStart != nil {
+		start = floatingDate(*prev.SeriesStart, loc)
+	}
+	after := day
+	if d := floatingDate(done, loc); d.After(after) {
+		after = d
+	}
+	var (
+		date time.Time
+		ok   bool
+		err  error
+	)
+	if prev.Recurrence.FromCompletion() {
+		date, ok, err = dateFromCompletion(*prev.Recurrence, max(prev.Occurrence, 1), floatingDate(done, loc))
+	} else {
+		var s *rfc5545.Series
+		if s, err = dateSeries(*prev.Recurrence, start); err == nil {
+			date, ok, err = s.Next(after)
+		}
+	}
+	if err != nil || !ok {
+		return task.Task{}, false, err
+	}
+	dtstart := task.DayStart(start, loc)
+	next := task.Task{
+		UserID: prev.UserID, Title: prev.Title, Description: prev.Description, Status: task.Active,
+		Priority: prev.Priority, Tags: append([]string{}, prev.Tags...), IsRecurring: true,
+		Recurrence: prev.Recurrence, SeriesID: prev.SeriesID, SeriesStart: &dtstart, CreatedAt: now, UpdatedAt: now,
+	}
+	if prev.Occurrence > 0 {
+		next.Occurrence = prev.Occurrence + 1
+	}
+	next.SetAllDay(date, prev.AllDay.Zone, prev.AllDay.BaseMinutes)
+	if !task.InRange(*next.DueDate) || !task.InRange(next.AllDay.End) {
+		return task.Task{}, false, nil
+	}
+	if prev.ReminderTime != nil {
+		r := prev.ReminderTime.In(loc)
+		back := int(day.Sub(floatingDate(r, loc)).Hours() / 24)
+		h, m, sec := r.Clock()
+		w := date.AddDate(0, 0, -back).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute +
+			time.Duration(sec)*time.Second + time.Duration(r.Nanosecond()))
+		at := rfc5545.Resolve(w, loc).UTC()
+		next.ReminderTime = &at
+	}
+	return next, true, nil
 }

@@ -84,8 +84,11 @@ func BuildList(user string, q task.ListQuery) Query {
 		dueBound(">=", b.arg(after))
 	}
 	if q.Overdue {
-		where = append(where, "status = 'active'")
-		dueBound("<", b.arg(q.Now))
+		// An all-day task is overdue once its day has ended in its zone
+		// (due_end); it started before then, so the due_date bound holds too.
+		now := b.arg(q.Now)
+		where = append(where, "status = 'active'", "(due_end IS NULL OR due_end <= "+now+")")
+		dueBound("<", now)
 	}
 
 	var order string

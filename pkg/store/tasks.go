@@ -18,7 +18,8 @@ import (
 )
 
 const taskColumns = `id, user_id, title, description, status, priority, tags, due_date, reminder_time,
-	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version, series_start, occurrence`
+	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version, series_start, occurrence,
+	due_day, due_zone, due_end, due_base_minutes`
 
 // scanTask reads one row selected with taskColumns.
 func scanTask(row pgx.Row) (task.Task, error) {
@@ -29,15 +30,22 @@ func scanTask(row pgx.Row) (task.Task, error) {
 		priority int16
 		rec      []byte
 		occ      *int32
+		day      *time.Time
+		zone     *string
+		dayEnd   *time.Time
+		base     *int32
 	)
 	err := row.Scan(&id, &t.UserID, &t.Title, &t.Description, &t.Status, &priority, &t.Tags, &t.DueDate,
 		&t.ReminderTime, &t.IsRecurring, &rec, &series, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.Version,
-		&t.SeriesStart, &occ)
+		&t.SeriesStart, &occ, &day, &zone, &dayEnd, &base)
 	if err != nil {
 		return task.Task{}, err
 	}
 	if occ != nil {
 		t.Occurrence = int(*occ)
+	}
+	if day != nil && zone != nil && dayEnd != nil && base != nil {
+		t.AllDay = &task.AllDay{Date: day.Format(task.DateLayout), Zone: *zone, End: dayEnd.UTC(), BaseMinutes: int(*base)}
 	}
 	t.ID = id.String()
 	t.Priority = task.PriorityFromRank(int(priority))
@@ -219,14 +227,19 @@ func writeCounts(w ops.Write) []tagCount {
 // insertSuccessor, with the colours of its tags and its tag deltas.
 func rowArgs(w ops.Write) pgx.NamedArgs {
 	t := w.Task
-	return countArgs(pgx.NamedArgs{
+	args := countArgs(pgx.NamedArgs{
 		"id": t.ID, "user_id": t.UserID, "title": t.Title, "description": t.Description, "status": t.Status,
 		"priority": t.Priority.Rank(), "tags": t.Tags, "tag_keys": tagKeys(t.Tags), "colors": w.Colors,
 		"due_date": t.DueDate, "reminder_time": t.ReminderTime, "is_recurring": t.IsRecurring,
 		"recurrence": recurrenceJSON(t.Recurrence), "series_id": t.SeriesID, "completed_at": t.CompletedAt,
 		"created_at": t.CreatedAt, "updated_at": t.UpdatedAt, "series_start": t.SeriesStart,
 		"occurrence": occurrence(t),
+		"due_day":    nil, "due_zone": nil, "due_end": nil, "due_base_minutes": nil,
 	}, w.Shard(), writeCounts(w))
+	if a := t.AllDay; a != nil {
+		args["due_day"], args["due_zone"], args["due_end"], args["due_base_minutes"] = a.Date, a.Zone, a.End, a.BaseMinutes
+	}
+	return args
 }
 
 // occurrence is t's occurrence column: NULL when not known.
@@ -245,10 +258,10 @@ var insertTask = `WITH tags_added AS (` + upsertTags + `),
 	events_added AS (` + outboxCTE("@events") + `)
 	INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys, due_date,
 		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start,
-		occurrence)
+		occurrence, due_day, due_zone, due_end, due_base_minutes)
 	VALUES (@id, @user_id, @title, @description, @status, @priority, @tags, @tag_keys, @due_date,
 		@reminder_time, @is_recurring, @recurrence, @series_id, @completed_at, @created_at, @updated_at,
-		@series_start, @occurrence)
+		@series_start, @occurrence, @due_day::date, @due_zone, @due_end, @due_base_minutes)
 	RETURNING ` + taskColumns
 
 // Create stores w, a new task (ops.Create or ops.Insert), with its events.
@@ -390,7 +403,8 @@ var updateTask = `WITH tags_added AS (` + upsertTags + `),
 		tags = @tags, tag_keys = @tag_keys, due_date = @due_date, reminder_time = @reminder_time,
 		is_recurring = @is_recurring, recurrence = @recurrence, series_id = @series_id,
 		completed_at = @completed_at, updated_at = @updated_at, version = version + 1,
-		series_start = @series_start, occurrence = @occurrence
+		series_start = @series_start, occurrence = @occurrence, due_day = @due_day::date, due_zone = @due_zone,
+		due_end = @due_end, due_base_minutes = @due_base_minutes
 	WHERE user_id = @user_id AND id = @id RETURNING ` + taskColumns
 
 // Step is an operation's pure step (package ops) applied to the locked task:

@@ -28,6 +28,21 @@ type Input struct {
 	IsRecurring  Opt[bool]
 	Recurrence   Opt[Recurrence]
 	Status       Opt[Status]
+	// DueDay is due_date as sent when it is a date ("2031-05-04": the task
+	// is all-day); DueDate then holds that date at 00:00 UTC.
+	DueDay string
+	// Settings are the writing user's settings, which place a date sent in
+	// due_date in their zone. The body never sets them: the caller does,
+	// when DueDay is set (nil: DefaultSettings).
+	Settings *Settings
+}
+
+// settings is in.Settings or the defaults.
+func (in Input) settings() Settings {
+	if in.Settings == nil {
+		return DefaultSettings
+	}
+	return *in.Settings
 }
 
 // serverOwned are fields a client may send back (a task it read) that are
@@ -85,7 +100,7 @@ func ParseInput(data []byte) (in Input, ok bool, err error) {
 			}
 			in.Tags.Value = &tags
 		case "due_date":
-			in.DueDate = decodeTime(raw, name, fe)
+			in.DueDate, in.DueDay = decodeDue(raw, name, fe)
 		case "reminder_time":
 			in.ReminderTime = decodeTime(raw, name, fe)
 		case "is_recurring":
@@ -244,6 +259,25 @@ func decodeString(raw json.RawMessage, name string, fe errs.FieldErrors) Opt[str
 	return o
 }
 
+// decodeDue decodes a due_date: an RFC 3339 timestamp with an offset, or an
+// RFC 3339 full-date (day, the date as sent) for an all-day task.
+func decodeDue(raw json.RawMessage, name string, fe errs.FieldErrors) (Opt[time.Time], string) {
+	var s string
+	if isNull(raw) || json.Unmarshal(raw, &s) != nil || !isDate(s) {
+		o := decodeTime(raw, name, fe)
+		if _, bad := fe[name]; bad && json.Unmarshal(raw, &s) == nil {
+			fe[name] = "must be an RFC 3339 timestamp with offset (2027-03-01T09:00:00Z) or a date (2027-03-01)"
+		}
+		return o, ""
+	}
+	d, err := ParseDate(s)
+	if err != nil {
+		fe.Add(name, err.Error())
+		return Opt[time.Time]{Set: true}, ""
+	}
+	return Opt[time.Time]{Set: true, Value: &d}, s
+}
+
 // decodeTime decodes an RFC 3339 timestamp with an offset; null leaves Value nil.
 func decodeTime(raw json.RawMessage, name string, fe errs.FieldErrors) Opt[time.Time] {
 	o := Opt[time.Time]{Set: true}
@@ -342,7 +376,10 @@ func (in Input) apply(t *Task, now time.Time) {
 		}
 	}
 	if in.DueDate.Set {
-		t.DueDate = in.DueDate.Value
+		t.DueDate, t.AllDay = in.DueDate.Value, nil
+		if in.DueDay != "" && in.DueDate.Value != nil {
+			t.AllDay = &AllDay{Date: in.DueDay}
+		}
 	}
 	if in.ReminderTime.Set {
 		t.ReminderTime = in.ReminderTime.Value

@@ -19,6 +19,9 @@ type Preview struct {
 	DueDate    time.Time
 	Recurrence Recurrence
 	Count      int
+	// AllDay is set when due_date was a date: the series is an RFC 5545
+	// DATE series and its occurrences are dates.
+	AllDay *AllDay
 }
 
 // ParsePreview decodes and validates a preview body. due_date and
@@ -27,7 +30,11 @@ type Preview struct {
 // the same field errors otherwise; every error is reported at once. Both are
 // required here: a series without a due date has no first occurrence to
 // list.
-func ParsePreview(data []byte) (Preview, error) {
+func ParsePreview(data []byte) (Preview, error) { return ParsePreviewFor(data, DefaultSettings) }
+
+// ParsePreviewFor is ParsePreview for a user with settings s, which place a
+// date due_date in their zone when the pattern names none (as on create).
+func ParsePreviewFor(data []byte, s Settings) (Preview, error) {
 	p := Preview{Count: DefaultPreview}
 	fields, err := object(data)
 	if err != nil {
@@ -35,11 +42,12 @@ func ParsePreview(data []byte) (Preview, error) {
 	}
 	fe := JSONProblems(data)
 	var due Opt[time.Time]
+	var day string
 	var rec *Recurrence
 	for name, raw := range fields {
 		switch name {
 		case "due_date":
-			due = decodeTime(raw, name, fe)
+			due, day = decodeDue(raw, name, fe)
 		case "recurrence_pattern":
 			if isNull(raw) {
 				continue
@@ -69,10 +77,14 @@ func ParsePreview(data []byte) (Preview, error) {
 		// (also when due_date was bad: the pattern's own problems are listed too).
 		t := Task{Title: "preview", Status: Active, Priority: Medium, Tags: []string{}, DueDate: due.Value,
 			IsRecurring: true, Recurrence: rec}
+		if day != "" && due.Value != nil {
+			t.AllDay = &AllDay{Date: day}
+			t.fixAllDay(Input{DueDay: day}, s)
+		}
 		if err := errs.Merge(fe.Err(), t.Validate()); err != nil {
 			return p, err
 		}
-		p.DueDate, p.Recurrence = *due.Value, *t.Recurrence
+		p.DueDate, p.Recurrence, p.AllDay = *t.DueDate, *t.Recurrence, t.AllDay
 	}
 	return p, fe.Err()
 }

@@ -88,6 +88,10 @@ type Task struct {
 	// keeps its COUNT (recurrence_pattern.occurrences). 0 when unknown
 	// (a series stored before it was kept) or the task does not recur.
 	Occurrence int `json:"-"`
+	// AllDay is set when the task is due on a date without a time (its
+	// due_date is then that date's first instant in AllDay.Zone); nil for a
+	// timed task or one without a due date.
+	AllDay *AllDay `json:"-"`
 }
 
 // New builds a task for user from a create body at time now. It does not
@@ -98,6 +102,7 @@ func New(user string, in Input, now time.Time) (Task, error) {
 		return Task{}, invalidField("status", "is set by the server on create")
 	}
 	in.apply(&t, now)
+	t.fixAllDay(in, in.settings())
 	if err := t.Validate(); err != nil {
 		return Task{}, err
 	}
@@ -122,8 +127,9 @@ func (t *Task) anchor() {
 func (t Task) Replace(in Input, now time.Time) (Task, bool, error) {
 	n := t
 	n.Title, n.Description, n.Priority, n.Tags = "", "", Medium, []string{}
-	n.DueDate, n.ReminderTime, n.IsRecurring, n.Recurrence = nil, nil, false, nil
+	n.DueDate, n.ReminderTime, n.IsRecurring, n.Recurrence, n.AllDay = nil, nil, false, nil, nil
 	in.apply(&n, now)
+	n.fixAllDay(in, in.settings())
 	return t.finish(n, now)
 }
 
@@ -132,6 +138,7 @@ func (t Task) Patch(in Input, now time.Time) (Task, bool, error) {
 	n := t
 	n.Tags = append([]string(nil), t.Tags...)
 	in.apply(&n, now)
+	n.fixAllDay(in, in.settings())
 	return t.finish(n, now)
 }
 
@@ -142,7 +149,8 @@ func (t Task) finish(n Task, now time.Time) (Task, bool, error) {
 	if n.Equal(t) {
 		return t, false, nil
 	}
-	if n.IsRecurring != t.IsRecurring || !timeEq(n.DueDate, t.DueDate) || !n.Recurrence.Equal(t.Recurrence) {
+	if n.IsRecurring != t.IsRecurring || !timeEq(n.DueDate, t.DueDate) || !n.Recurrence.Equal(t.Recurrence) ||
+		!allDayEq(n.AllDay, t.AllDay) {
 		n.anchor() // a changed pattern or due date starts the series afresh here
 	}
 	n.UpdatedAt = now
@@ -211,7 +219,16 @@ func (t Task) Equal(o Task) bool {
 		}
 	}
 	return timeEq(t.DueDate, o.DueDate) && timeEq(t.ReminderTime, o.ReminderTime) &&
-		timeEq(t.CompletedAt, o.CompletedAt) && t.Recurrence.Equal(o.Recurrence)
+		timeEq(t.CompletedAt, o.CompletedAt) && t.Recurrence.Equal(o.Recurrence) && allDayEq(t.AllDay, o.AllDay)
+}
+
+// allDayEq reports whether a and b are the same all-day date in the same
+// zone with the same reminder base (both nil: two timed tasks).
+func allDayEq(a, b *AllDay) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Date == b.Date && a.Zone == b.Zone && a.BaseMinutes == b.BaseMinutes && a.End.Equal(b.End)
 }
 
 func timeEq(a, b *time.Time) bool {

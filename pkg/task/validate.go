@@ -35,7 +35,14 @@ func (t *Task) Validate() error {
 	if t.Recurrence != nil {
 		checkRange(fe, "recurrence_pattern.end_date", t.Recurrence.EndDate)
 	}
-	if t.ReminderTime != nil && t.DueDate != nil && t.ReminderTime.After(*t.DueDate) {
+	if t.AllDay != nil {
+		checkRange(fe, "due_date", &t.AllDay.End)
+	}
+	switch {
+	case t.ReminderTime == nil || t.DueDate == nil:
+	case t.AllDay != nil && !t.ReminderTime.Before(t.AllDay.End):
+		fe.Add("reminder_time", "must not be after the end of the all-day due date ("+t.AllDay.Date+" in "+t.AllDay.Zone+")")
+	case t.AllDay == nil && t.ReminderTime.After(*t.DueDate):
 		fe.Add("reminder_time", "must not be after due_date")
 	}
 	switch {

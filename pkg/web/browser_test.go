@@ -239,6 +239,56 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("an all-day task and the settings", func(t *testing.T) {
+		a.t = t
+		// The browser's zone became the user's on first use.
+		a.click(a.find("button", "Settings"))
+		sdlg := a.find("dialog", "Settings")
+		if z := a.prop(a.findIn(sdlg, "combobox", "Time zone"), "value"); z != browserZone {
+			t.Errorf("time zone %v, want the browser's %s", z, browserZone)
+		}
+		a.set(a.findIn(sdlg, "", "All-day reminder time"), "09:00")
+		a.click(a.findIn(sdlg, "button", "Save settings"))
+		a.gone("dialog", "Settings")
+		_, st := a.api("GET", "/api/settings", nil)
+		if st["timezone"] != browserZone || st["all_day_reminder_time"] != "09:00" {
+			t.Errorf("settings stored: %v", st)
+		}
+
+		a.typeInto(a.find("textbox", "New task"), "Pay rent")
+		a.click(a.find("button", "Add"))
+		a.click(a.findIn(a.taskItem("Pay rent"), "button", "Edit"))
+		dlg := a.find("dialog", "Edit task")
+		a.click(a.findIn(dlg, "checkbox", "All day"))
+		a.set(a.findIn(dlg, "", "Due date"), "2031-05-04")
+		a.click(a.findIn(dlg, "button", "Save"))
+		a.gone("dialog", "Edit task")
+		item := a.taskItem("Pay rent")
+		text := strings.ToLower(a.text(item))
+		if !strings.Contains(text, "all day") || !strings.Contains(text, "may 4") || strings.Contains(text, ":") {
+			t.Errorf("the all-day task shows %q", text)
+		}
+		_, list := a.api("GET", "/api/tasks/search?q=rent", nil)
+		if d := list["items"].([]any)[0].(map[string]any)["due_date"]; d != "2031-05-04" {
+			t.Errorf("due_date stored as %v", d)
+		}
+		// Unchecking All day makes it a timed task again.
+		a.click(a.findIn(item, "button", "Edit"))
+		dlg = a.find("dialog", "Edit task")
+		if a.prop(a.findIn(dlg, "checkbox", "All day"), "checked") != true {
+			t.Errorf("the editor does not show the task as all-day")
+		}
+		a.click(a.findIn(dlg, "checkbox", "All day"))
+		a.click(a.findIn(dlg, "button", "Save"))
+		a.gone("dialog", "Edit task")
+		_, list = a.api("GET", "/api/tasks/search?q=rent", nil)
+		due := time.Date(2031, 5, 4, 9, 0, 0, 0, ny).UTC().Format(time.RFC3339)
+		if d := list["items"].([]any)[0].(map[string]any)["due_date"]; d != due {
+			t.Errorf("timed again: due_date %v, want %s", d, due)
+		}
+		a.api("DELETE", "/api/tasks/"+list["items"].([]any)[0].(map[string]any)["id"].(string), nil)
+	})
+
 	t.Run("history", func(t *testing.T) {
 		a.t = t
 		a.home()

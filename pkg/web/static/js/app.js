@@ -9,6 +9,7 @@ import { initList, reload, refresh, applyChange, upsert, removeTask, resetList, 
 import { initEditor, open as openEditor } from './editor.js';
 import { initNotifications, loadNotifications, addNotification, resetNotifications } from './notifications.js';
 import { initHistory, openHistory } from './history.js';
+import { initSettings, adoptBrowserZone } from './settings.js';
 
 let signedIn = false;
 let stream = null;
@@ -28,6 +29,7 @@ function showApp(user) {
   reload();
   loadNotifications();
   connect();
+  adoptBrowserZone();
   $('new-title').focus();
 }
 
@@ -168,6 +170,7 @@ async function start() {
   initEditor();
   initNotifications();
   initHistory();
+  initSettings();
   $('signout').addEventListener('click', async () => {
     try { await signOut(); } catch (err) {
       if (err instanceof ApiError && isUnavailable(err)) {

@@ -6,7 +6,7 @@
 
 import { $, h, fieldError, showMessage, announce } from './dom.js';
 import { api, ApiError, isUnavailable } from './api.js';
-import { browserZone, zones, toLocalInput, fromLocalInput, formatLocal, formatIn } from './time.js';
+import { browserZone, zones, toLocalInput, fromLocalInput, formatLocal, formatIn, isDate, formatDate } from './time.js';
 
 const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
   'November', 'December'];
@@ -80,6 +80,11 @@ export function initEditor() {
   form.addEventListener('input', onEdit);
   form.addEventListener('change', onEdit);
   $('e-lastday').addEventListener('change', () => { $('e-dom').disabled = $('e-lastday').checked; });
+  $('e-allday').addEventListener('change', () => {
+    const v = $('e-due').value;
+    setAllDay($('e-allday').checked);
+    $('e-due').value = $('e-allday').checked ? v.slice(0, 10) : (v ? v.slice(0, 10) + 'T09:00' : '');
+  });
   $('e-tags').addEventListener('input', suggest);
   $('e-tags').addEventListener('focus', suggest);
 }
@@ -140,7 +145,8 @@ function fill(t) {
   $('e-description').value = t.description || '';
   $('e-priority').value = t.priority || 'medium';
   $('e-tags').value = (t.tags || []).join(', ');
-  $('e-due').value = toLocalInput(t.due_date);
+  setAllDay(isDate(t.due_date));
+  $('e-due').value = isDate(t.due_date) ? t.due_date : toLocalInput(t.due_date);
   $('e-reminder').value = toLocalInput(t.reminder_time);
   const p = t.recurrence_pattern;
   $('e-repeats').value = p ? (p.rrule ? 'rrule' : p.frequency || '') : '';
@@ -160,6 +166,19 @@ function fill(t) {
   delete $('e-tz').dataset.touched;
   if (p) $('e-tz').dataset.touched = '1';
   layout();
+}
+
+// setAllDay makes the due date field a date (all day) or a date and time.
+function setAllDay(on) {
+  $('e-allday').checked = on;
+  $('e-due').type = on ? 'date' : 'datetime-local';
+}
+
+// dueValue is due_date as the API takes it: a date for an all-day task, else an instant.
+function dueValue() {
+  const v = $('e-due').value;
+  if (!v) return null;
+  return $('e-allday').checked ? v : fromLocalInput(v);
 }
 
 const int = (v) => (v === '' || v === null ? null : Number(v));
@@ -199,7 +218,7 @@ function body() {
     description: $('e-description').value,
     priority: $('e-priority').value,
     tags: $('e-tags').value.split(',').map((t) => t.trim()).filter(Boolean),
-    due_date: fromLocalInput($('e-due').value),
+    due_date: dueValue(),
     reminder_time: fromLocalInput($('e-reminder').value),
     is_recurring: !!p,
     recurrence_pattern: p,
@@ -265,7 +284,7 @@ async function preview() {
   const list = $('next-list');
   const status = $('next-status');
   if (!p) { list.replaceChildren(); return; }
-  const due = fromLocalInput($('e-due').value);
+  const due = dueValue();
   if (!due) {
     list.replaceChildren();
     status.textContent = 'Set a due date to see the next occurrences.';
@@ -286,6 +305,8 @@ async function preview() {
     const items = (data && data.occurrences) || [];
     const zone = p.timezone;
     list.replaceChildren(...items.map((o) => {
+      // A DATE series (an all-day task) lists dates alone.
+      if (o.date) return h('li', {}, h('time', { datetime: o.date }, formatDate(o.date)));
       // {at, local, offset, weekday, timezone}: shown in the browser's zone,
       // and as the server's wall clock in the pattern's zone when that differs.
       const li = h('li', {}, h('time', { datetime: o.at }, formatLocal(o.at)));

@@ -5,7 +5,7 @@
 
 import { $, h, announce, showMessage } from './dom.js';
 import { api, query, ApiError, isUnavailable } from './api.js';
-import { toLocalInput, fromLocalInput, formatLocal } from './time.js';
+import { toLocalInput, fromLocalInput, formatLocal, isDate, todayLocal, formatDate } from './time.js';
 
 const PAGE = 50;
 
@@ -217,7 +217,11 @@ function update(li, t) {
     if (color && /^#[0-9a-f]{3,8}$/i.test(color)) chip.style.setProperty('--tag', color);
     parts.push(chip);
   }
-  if (t.due_date) {
+  if (isDate(t.due_date)) { // all-day: the date alone; overdue once the day is over
+    const overdue = !done && t.due_date < todayLocal();
+    parts.push(h('span', { class: overdue ? 'due overdue' : 'due' }, 'Due ',
+      h('time', { datetime: t.due_date }, formatDate(t.due_date)), ' · All day', overdue ? ' · Overdue' : ''));
+  } else if (t.due_date) {
     const overdue = !done && new Date(t.due_date) < new Date();
     parts.push(h('span', { class: overdue ? 'due overdue' : 'due' }, 'Due ',
       h('time', { datetime: t.due_date }, formatLocal(t.due_date, false)), overdue ? ' · Overdue' : ''));

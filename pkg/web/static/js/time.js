@@ -57,3 +57,19 @@ export function zones() {
   set.add(browserZone());
   return [...set].sort();
 }
+
+// isDate reports whether a due_date is an all-day date (2031-05-04), not an instant.
+export const isDate = (v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
+
+// todayLocal is the browser's date as YYYY-MM-DD.
+export function todayLocal() {
+  const d = new Date();
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+
+// formatDate is an all-day date with its weekday, no time.
+export function formatDate(date) {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Intl.DateTimeFormat(undefined, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' })
+    .format(new Date(Date.UTC(y, m - 1, d)));
+}
