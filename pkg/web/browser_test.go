@@ -132,6 +132,8 @@ func TestBrowser(t *testing.T) {
 	a.click(a.find("button", "Sign in"))
 	a.find("button", "Sign out")
 
+	t.Run("calendar feed: subscribe, replace, stop sharing", func(t *testing.T) { calendarFeedSteps(t, a, base) })
+
 	t.Run("keyboard alone: add and complete", func(t *testing.T) {
 		a.t = t
 		// The app puts the focus in New task; typing and Enter adds.

@@ -9,6 +9,7 @@ import { initList, reload, refresh, applyChange, upsert, removeTask, resetList, 
 import { initEditor, open as openEditor } from './editor.js';
 import { initNotifications, loadNotifications, addNotification, resetNotifications } from './notifications.js';
 import { initHistory, openHistory } from './history.js';
+import { initCalendar, resetCalendar } from './calendar.js';
 
 let signedIn = false;
 let stream = null;
@@ -36,6 +37,7 @@ function showSignedOut() {
   if (stream) { stream.close(); stream = null; }
   resetList();
   resetNotifications();
+  resetCalendar();
   $('loading').hidden = true;
   $('app').hidden = true;
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
@@ -168,6 +170,7 @@ async function start() {
   initEditor();
   initNotifications();
   initHistory();
+  initCalendar();
   $('signout').addEventListener('click', async () => {
     try { await signOut(); } catch (err) {
       if (err instanceof ApiError && isUnavailable(err)) {
