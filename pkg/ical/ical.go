@@ -13,9 +13,11 @@ package ical
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	ics "github.com/arran4/golang-ical"
@@ -79,12 +81,64 @@ func (cw *Writer) prop(p ics.IANAProperty) {
 	}
 }
 
-// Task writes t as a VTODO (Todo).
+// Task writes t as a VTODO (Todo), from the Cache when it holds t's
+// encoding at this version.
 func (cw *Writer) Task(t task.Task) error {
-	if cw.err == nil {
-		cw.err = Todo(t, cw.zones).SerializeTo(cw.w, cw.cfg)
+	if cw.err != nil {
+		return cw.err
+	}
+	key := cacheKey{id: t.ID, version: t.Version, updated: t.UpdatedAt.UnixNano()}
+	if b, ok := encoded.get(key); ok {
+		_, cw.err = cw.w.Write(b)
+		return cw.err
+	}
+	var buf bytes.Buffer
+	if cw.err = Todo(t, cw.zones).SerializeTo(&buf, cw.cfg); cw.err == nil {
+		encoded.put(key, buf.Bytes())
+		_, cw.err = cw.w.Write(buf.Bytes())
 	}
 	return cw.err
+}
+
+// CacheBytes bounds the VTODOs kept encoded between requests (per process).
+const CacheBytes = 64 << 20
+
+// encoded keeps each task's VTODO as last encoded, by task id, version and
+// updated_at: calendar apps poll, often without If-None-Match, and between
+// two polls few tasks change. A VTODO depends on its task alone (its zone's
+// TZID is the task's own series zone, which is always in the calendar's
+// VTIMEZONEs), so the key decides the bytes. When full, it starts afresh.
+var encoded = &vtodoCache{m: map[cacheKey][]byte{}}
+
+type cacheKey struct {
+	id      string
+	version int64
+	updated int64
+}
+
+type vtodoCache struct {
+	mu    sync.Mutex
+	m     map[cacheKey][]byte
+	bytes int
+}
+
+func (c *vtodoCache) get(k cacheKey) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[k]
+	return b, ok
+}
+
+func (c *vtodoCache) put(k cacheKey, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bytes+len(b) > CacheBytes {
+		c.m, c.bytes = map[cacheKey][]byte{}, 0
+	}
+	if _, ok := c.m[k]; !ok {
+		c.m[k] = b
+		c.bytes += len(b) + len(k.id)
+	}
 }
 
 // Close ends the calendar and flushes it.
