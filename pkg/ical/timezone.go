@@ -20,7 +20,8 @@ type transition struct {
 	dst      bool
 }
 
-// transitions lists loc's transitions in [start, end), from Go's tz data.
+// transitions lists loc's transitions in [start, end), from Go's tz data:
+// the instants its offset, name or daylight saving time changes.
 func transitions(loc *time.Location, start, end time.Time) []transition {
 	var out []transition
 	t := start.In(loc)
@@ -29,10 +30,14 @@ func transitions(loc *time.Location, start, end time.Time) []transition {
 		if next.IsZero() || !next.Before(end) || !next.After(t) {
 			return out
 		}
-		_, from := t.Zone()
+		fromName, from := t.Zone()
 		n := next.In(loc)
 		name, to := n.Zone()
-		out = append(out, transition{at: next, from: from, to: to, name: name, dst: n.IsDST()})
+		// Past the tz data's table Go computes zones year by year from its
+		// rule, with a bound at each new year that changes nothing: skipped.
+		if from != to || fromName != name || t.IsDST() != n.IsDST() {
+			out = append(out, transition{at: next, from: from, to: to, name: name, dst: n.IsDST()})
+		}
 		t = n
 	}
 }
