@@ -132,8 +132,6 @@ func TestBrowser(t *testing.T) {
 	a.click(a.find("button", "Sign in"))
 	a.find("button", "Sign out")
 
-	t.Run("calendar feed: subscribe, replace, stop sharing", func(t *testing.T) { calendarFeedSteps(t, a, base) })
-
 	t.Run("keyboard alone: add and complete", func(t *testing.T) {
 		a.t = t
 		// The app puts the focus in New task; typing and Enter adds.
@@ -509,6 +507,8 @@ func TestBrowser(t *testing.T) {
 		a.screenshot("phone")
 		a.do(chromedp.EmulateViewport(1280, 900))
 	})
+
+	t.Run("calendar feed: subscribe, replace, stop sharing", func(t *testing.T) { a.t = t; calendarFeedSteps(t, a, base) })
 
 	t.Run("the API unavailable, then back", func(t *testing.T) {
 		a.t = t
