@@ -33,6 +33,7 @@ var settings = map[string]struct {
 }{
 	"accounts":      {new(accounts.Config), "new(accounts.Config)"},
 	"audit":         {new(fn.ConsumerConfig), "new(fn.ConsumerConfig)"},
+	"calendar":      {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"complete":      {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"create":        {new(fn.APIConfig), "new(fn.APIConfig)"},
 	"deadletter":    {new(deadletters.Config), "new(deadletters.Config)"},

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned build tools TaskFlow's tests use into .cache/bin, once:
 # ko (image builds), and Debian packages some tests use (kcat, shellcheck,
-# chromium, python3-dateutil). Prints nothing on success.
+# chromium, python3-dateutil, python3-icalendar). Prints nothing on success.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/.cache/bin
@@ -50,5 +50,15 @@ if ! has_oracle && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; t
 	apt-get install -y -qq python3 python3-dateutil tzdata >/dev/null 2>&1 ||
 		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq python3 python3-dateutil tzdata >/dev/null 2>&1; } ||
 		echo "tools.sh: python3-dateutil not installable; the recurrence oracle test is skipped" >&2
+fi
+# The calendar feed's independent parser (pkg/handlers/calendar_ics_test.go):
+# Debian's /usr/bin/python3 with python3-icalendar and python3-dateutil. The
+# test fails under CI=true when they are missing, so install them here.
+if ! /usr/bin/python3 -c 'import icalendar, dateutil.rrule' >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "tools.sh: installing Debian's python3-icalendar and python3-dateutil (the calendar feed's parser)" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends python3 python3-icalendar python3-dateutil tzdata >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends python3 python3-icalendar python3-dateutil tzdata >/dev/null 2>&1; } ||
+		echo "tools.sh: python3-icalendar not installable; the calendar feed's parser test fails under CI" >&2
 fi
 exit 0

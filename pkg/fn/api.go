@@ -60,7 +60,10 @@ type Authenticator struct {
 func apiRoute(a *Authenticator, log *slog.Logger, route Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetRoute(r, route.Pattern)
-		user, err := a.authenticate(r)
+		user, err := "", error(nil)
+		if !route.Public {
+			user, err = a.authenticate(r)
+		}
 		if err != nil {
 			if errors.Is(err, errs.ErrUnauthenticated) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="taskflow"`)

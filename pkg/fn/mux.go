@@ -24,6 +24,10 @@ type Route struct {
 	// string itself, refusing unknown parameters; the harness refuses any
 	// query parameter on every other route.
 	ParsesQuery bool
+	// Public marks a route served without credentials: its handler gets
+	// user "" and checks the request itself (the calendar feed, whose
+	// secret URL is its credential). The edge checks still apply.
+	Public bool
 }
 
 // Handler serves one authenticated request for user. It writes its success

@@ -50,6 +50,9 @@ type Deps struct {
 	Store *store.Store
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Auth is the function's auth settings (its TASKFLOW_BASE_URL among
+	// them) when its config embeds Auth; zero otherwise.
+	Auth auth.Config
 }
 
 // Constructor builds a function from its loaded config.
@@ -106,6 +109,9 @@ func Serve[C Settings](ctx context.Context, name string, cfg C, build Constructo
 		defer st.Close()
 		st.Source = events.Source(name)
 		d.Store = st
+	}
+	if a, ok := any(cfg).(withAuth); ok {
+		d.Auth = *a.authConfig()
 	}
 	f, err := build(ctx, cfg, d)
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 // Every returns all REST routes: what the local gateway and tests serve in one process.
 func Every(d *fn.Deps) []fn.Route {
 	var all []fn.Route
-	for _, r := range []fn.Routes{Create, Get, Update, Delete, Complete, List, Search, Tags, History, Notifications, Preview, Settings} {
+	for _, r := range []fn.Routes{Create, Get, Update, Delete, Complete, List, Search, Tags, History, Notifications, Preview,
+		Settings, Calendar} {
 		all = append(all, r(d)...)
 	}
 	return all
@@ -77,5 +78,5 @@ func queryRoute(method, pattern string, h fn.Handler) fn.Route {
 var Functions = map[string]fn.Routes{
 	"create": Create, "get": Get, "update": Update, "delete": Delete, "complete": Complete,
 	"list": List, "search": Search, "tags": Tags, "history": History, "notifications": Notifications,
-	"recurrence": Preview, "updates": updates.New(nil).Routes, "settings": Settings,
+	"recurrence": Preview, "updates": updates.New(nil).Routes, "settings": Settings, "calendar": Calendar,
 }

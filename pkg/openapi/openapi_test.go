@@ -326,6 +326,17 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 	do("POST", "/api/recurrence/preview", `{}`, "Content-Type: text/plain")
 	do("POST", "/api/recurrence/preview", `{"due_date":"2031-05-04","recurrence_pattern":{"frequency":"daily"},"count":2}`)
 	do("GET", openapi.Path, "")
+	// The calendar feed: created, rotated, read without credentials, revoked.
+	do("POST", "/api/calendar/feed", "")
+	_, _, b = do("POST", "/api/calendar/feed", "")
+	var feed struct{ URL string }
+	_ = json.Unmarshal(b, &feed)
+	file := feed.URL[strings.LastIndex(feed.URL, "/")+1:]
+	_, fh, _ := do("GET", "/api/calendar/"+file, "", "Authorization: ")
+	do("GET", "/api/calendar/"+file, "", "Authorization: ", "If-None-Match: "+fh.Get("ETag"))
+	do("DELETE", "/api/calendar/feed", "")
+	do("GET", "/api/calendar/"+file, "", "Authorization: ")
+	do("POST", "/api/calendar/feed", "", "Authorization: ")
 
 	// The stream's 200 is text/event-stream, checked in pkg/updates; here its refusals.
 	do("GET", "/api/updates", "", "Authorization: ")

@@ -625,6 +625,8 @@ func TestBrowser(t *testing.T) {
 		a.do(chromedp.EmulateViewport(1280, 900))
 	})
 
+	t.Run("calendar feed: subscribe, replace, stop sharing", func(t *testing.T) { a.t = t; calendarFeedSteps(t, a, base) })
+
 	t.Run("the API unavailable, then back", func(t *testing.T) {
 		a.t = t
 		if err := stack.Kill("gateway", 3*time.Second); err != nil {

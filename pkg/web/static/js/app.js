@@ -10,6 +10,7 @@ import { initEditor, open as openEditor } from './editor.js';
 import { initNotifications, loadNotifications, addNotification, resetNotifications } from './notifications.js';
 import { initHistory, openHistory } from './history.js';
 import { initSettings, adoptBrowserZone } from './settings.js';
+import { initCalendar, resetCalendar } from './calendar.js';
 
 let signedIn = false;
 let stream = null;
@@ -38,6 +39,7 @@ function showSignedOut() {
   if (stream) { stream.close(); stream = null; }
   resetList();
   resetNotifications();
+  resetCalendar();
   $('loading').hidden = true;
   $('app').hidden = true;
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
@@ -171,6 +173,7 @@ async function start() {
   initNotifications();
   initHistory();
   initSettings();
+  initCalendar();
   $('signout').addEventListener('click', async () => {
     try { await signOut(); } catch (err) {
       if (err instanceof ApiError && isUnavailable(err)) {
