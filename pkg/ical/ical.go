@@ -22,6 +22,7 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 
+	"github.com/taskflow/taskflow/pkg/recurrence/rfc5545"
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
@@ -208,22 +209,33 @@ func Todo(t task.Task, zones map[string]*time.Location) *ics.VTodo {
 		todo.AddCategory(text(tag))
 	}
 	loc := Zone(t, zones)
-	if t.DueDate != nil {
+	if a := t.AllDay; a != nil && t.DueDate != nil {
+		setDate(&todo.ComponentBase, ics.ComponentPropertyDue, a.Day())
+	} else if t.DueDate != nil {
 		setTime(&todo.ComponentBase, ics.ComponentPropertyDue, *t.DueDate, loc)
 	}
-	if t.IsRecurring && t.Recurrence != nil {
-		if rule, err := t.Recurrence.Rule(); err == nil {
-			start := t.SeriesStart
-			if start == nil {
-				start = t.DueDate
+	if t.IsRecurring && t.Recurrence != nil && t.DueDate != nil {
+		if rule, start, ok := seriesFrom(t); ok {
+			// DTSTART is this occurrence's due date, the same as DUE: a
+			// recurring VTODO's instances each last DUE − DTSTART (RFC 5545
+			// §3.6.2, §3.8.5.3), so an earlier DTSTART would push every
+			// instance's due date late. Every occurrence of a series lies on
+			// its rule, so the rule anchored here gives the series' later
+			// occurrences exactly (API.md §5); COUNT is what is left of it.
+			value := rule.String()
+			if a := t.AllDay; a != nil {
+				setDate(&todo.ComponentBase, ics.ComponentPropertyDtStart, a.Day())
+				if !rule.Until.IsZero() {
+					// A DATE series' UNTIL is a DATE too (§3.3.10): the
+					// day the instant falls on in the task's zone.
+					u := rule.Until.In(a.Location())
+					value = strings.Replace(value, ";UNTIL="+rule.Until.UTC().Format("20060102T150405Z"),
+						";UNTIL="+u.Format("20060102"), 1)
+				}
+			} else {
+				setTime(&todo.ComponentBase, ics.ComponentPropertyDtStart, start, loc)
 			}
-			if start != nil {
-				// DTSTART is the series' anchor (its first occurrence), from
-				// which TaskFlow counts COUNT and evaluates the rule (API.md
-				// §5): expanding the RRULE from it gives TaskFlow's occurrences.
-				setTime(&todo.ComponentBase, ics.ComponentPropertyDtStart, *start, loc)
-				todo.AddRrule(rule.String())
-			}
+			todo.AddRrule(value)
 		}
 		// RELATED-TO names the series id with RELTYPE=SIBLING: every
 		// occurrence of a series carries the same one, so a client can group
@@ -244,12 +256,38 @@ func Todo(t task.Task, zones map[string]*time.Location) *ics.VTodo {
 	return todo
 }
 
+// seriesFrom is the rule of t's series as it goes on from t (DTSTART = t's
+// due date), with COUNT reduced by the occurrences before t. ok is false
+// when the series has no occurrence after t by COUNT. A task whose place in
+// its series is unknown (stored before it was kept) is written from the
+// series' anchor with the whole COUNT instead.
+func seriesFrom(t task.Task) (rule rfc5545.Rule, start time.Time, ok bool) {
+	rule, err := t.Recurrence.Rule()
+	if err != nil {
+		return rule, start, false
+	}
+	start = *t.DueDate
+	if rule.Count > 0 {
+		switch {
+		case t.Occurrence >= rule.Count:
+			return rule, start, false
+		case t.Occurrence >= 1:
+			rule.Count -= t.Occurrence - 1
+		case t.SeriesStart != nil && t.AllDay == nil:
+			start = *t.SeriesStart
+		}
+	}
+	return rule, start, true
+}
+
+// setDate sets a DATE property ("DUE;VALUE=DATE:20310504"): day is the date
+// at 00:00 UTC.
+func setDate(c *ics.ComponentBase, p ics.ComponentProperty, day time.Time) {
+	c.SetProperty(p, day.Format("20060102"), ics.WithValue(string(ics.ValueDataTypeDate)))
+}
+
 // setTime sets a DATE-TIME property: with TZID and local time in loc, or in
 // UTC when loc is nil.
-//
-// An all-day task (a due date without a time) is written as a DATE instead,
-// "DUE;VALUE=DATE:20310504", and a DATE series' DTSTART likewise; RFC 5545
-// §3.3.10 then wants UNTIL as a DATE too.
 func setTime(c *ics.ComponentBase, p ics.ComponentProperty, at time.Time, loc *time.Location) {
 	if loc == nil {
 		c.SetProperty(p, at.UTC().Format(utcFormat))
