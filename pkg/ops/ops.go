@@ -199,6 +199,13 @@ func normalise(t task.Task) task.Task {
 	}
 	t.DueDate, t.ReminderTime, t.CompletedAt = norm(t.DueDate), norm(t.ReminderTime), norm(t.CompletedAt)
 	t.SeriesStart = norm(t.SeriesStart)
+	if t.Reminders != nil {
+		rs := make([]task.Reminder, len(t.Reminders))
+		for i, r := range t.Reminders {
+			rs[i] = task.Reminder{BeforeDue: r.BeforeDue, At: *norm(&r.At)}
+		}
+		t.Reminders = rs
+	}
 	t.CreatedAt, t.UpdatedAt = *norm(&t.CreatedAt), *norm(&t.UpdatedAt)
 	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
 		r := *t.Recurrence

@@ -62,7 +62,8 @@ func Occurrences(p task.Recurrence, dtstart time.Time, n int) ([]time.Time, erro
 
 // Successor is the occurrence that follows prev when prev was completed at
 // done: due at the series' first occurrence after max(prev's due date, done)
-// (after done for a series without due dates), with the same reminder offset.
+// (after done for a series without due dates), with its reminders carried
+// over (task.CarryReminders).
 // ok is false when the series has ended, or would go on past task.MaxTime.
 func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, error) {
 	if !prev.IsRecurring || prev.Recurrence == nil {
@@ -89,8 +90,9 @@ func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, 
 		Priority: prev.Priority, Tags: append([]string{}, prev.Tags...), DueDate: &due, IsRecurring: true,
 		Recurrence: prev.Recurrence, SeriesID: prev.SeriesID, SeriesStart: &dtstart, CreatedAt: now, UpdatedAt: now,
 	}
-	if prev.DueDate != nil && prev.ReminderTime != nil {
-		r := due.Add(-prev.DueDate.Sub(*prev.ReminderTime))
+	next.Reminders = task.CarryReminders(prev, due)
+	if len(next.Reminders) > 0 {
+		r := next.Reminders[0].At
 		next.ReminderTime = &r
 	}
 	return next, true, nil

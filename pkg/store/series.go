@@ -21,10 +21,10 @@ func Processed(ctx context.Context, tx pgx.Tx, consumer, eventID string) (bool, 
 // that occurrence has one already.
 const insertSuccessor = `INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys,
 		due_date, reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at,
-		series_start, predecessor_id)
+		series_start, predecessor_id, reminders, reminder_times)
 	VALUES (@id, @user_id, @title, @description, @status, @priority, @tags, @tag_keys, @due_date,
 		@reminder_time, @is_recurring, @recurrence, @series_id, NULL, @created_at, @updated_at, @series_start,
-		@predecessor_id)
+		@predecessor_id, @reminders, @reminder_times)
 	ON CONFLICT (predecessor_id) DO NOTHING RETURNING ` + taskColumns
 
 // CreateSuccessor records event eventID as processed by consumer and, when

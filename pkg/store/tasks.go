@@ -18,7 +18,7 @@ import (
 )
 
 const taskColumns = `id, user_id, title, description, status, priority, tags, due_date, reminder_time,
-	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version, series_start`
+	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version, series_start, reminders`
 
 // scanTask reads one row selected with taskColumns.
 func scanTask(row pgx.Row) (task.Task, error) {
@@ -28,12 +28,22 @@ func scanTask(row pgx.Row) (task.Task, error) {
 		series   *uuid.UUID
 		priority int16
 		rec      []byte
+		rems     []byte
 	)
 	err := row.Scan(&id, &t.UserID, &t.Title, &t.Description, &t.Status, &priority, &t.Tags, &t.DueDate,
 		&t.ReminderTime, &t.IsRecurring, &rec, &series, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.Version,
-		&t.SeriesStart)
+		&t.SeriesStart, &rems)
 	if err != nil {
 		return task.Task{}, err
+	}
+	t.Reminders = []task.Reminder{}
+	if len(rems) > 0 {
+		if err := json.Unmarshal(rems, &t.Reminders); err != nil {
+			return task.Task{}, fmt.Errorf("decode reminders of %s: %w", t.ID, err)
+		}
+		for i := range t.Reminders {
+			t.Reminders[i].At = task.Clamp(t.Reminders[i].At.UTC())
+		}
 	}
 	t.ID = id.String()
 	t.Priority = task.PriorityFromRank(int(priority))
@@ -95,6 +105,15 @@ func recurrenceJSON(r *task.Recurrence) []byte {
 		return nil
 	}
 	b, _ := json.Marshal(r)
+	return b
+}
+
+// remindersJSON is the reminders column: the reminders as the API shows them.
+func remindersJSON(rs []task.Reminder) []byte {
+	if rs == nil {
+		rs = []task.Reminder{}
+	}
+	b, _ := json.Marshal(rs)
 	return b
 }
 
@@ -218,6 +237,7 @@ func rowArgs(w ops.Write) pgx.NamedArgs {
 		"due_date": t.DueDate, "reminder_time": t.ReminderTime, "is_recurring": t.IsRecurring,
 		"recurrence": recurrenceJSON(t.Recurrence), "series_id": t.SeriesID, "completed_at": t.CompletedAt,
 		"created_at": t.CreatedAt, "updated_at": t.UpdatedAt, "series_start": t.SeriesStart,
+		"reminders": remindersJSON(t.Reminders), "reminder_times": t.ReminderTimes(),
 	}, w.Shard(), writeCounts(w))
 }
 
@@ -227,10 +247,11 @@ var insertTask = `WITH tags_added AS (` + upsertTags + `),
 	counted AS (` + countTags + `),
 	events_added AS (` + outboxCTE("@events") + `)
 	INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys, due_date,
-		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start)
+		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start,
+		reminders, reminder_times)
 	VALUES (@id, @user_id, @title, @description, @status, @priority, @tags, @tag_keys, @due_date,
 		@reminder_time, @is_recurring, @recurrence, @series_id, @completed_at, @created_at, @updated_at,
-		@series_start)
+		@series_start, @reminders, @reminder_times)
 	RETURNING ` + taskColumns
 
 // Create stores w, a new task (ops.Create or ops.Insert), with its events.
@@ -372,7 +393,7 @@ var updateTask = `WITH tags_added AS (` + upsertTags + `),
 		tags = @tags, tag_keys = @tag_keys, due_date = @due_date, reminder_time = @reminder_time,
 		is_recurring = @is_recurring, recurrence = @recurrence, series_id = @series_id,
 		completed_at = @completed_at, updated_at = @updated_at, version = version + 1,
-		series_start = @series_start
+		series_start = @series_start, reminders = @reminders, reminder_times = @reminder_times
 	WHERE user_id = @user_id AND id = @id RETURNING ` + taskColumns
 
 // Step is an operation's pure step (package ops) applied to the locked task:

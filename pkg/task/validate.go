@@ -35,9 +35,7 @@ func (t *Task) Validate() error {
 	if t.Recurrence != nil {
 		checkRange(fe, "recurrence_pattern.end_date", t.Recurrence.EndDate)
 	}
-	if t.ReminderTime != nil && t.DueDate != nil && t.ReminderTime.After(*t.DueDate) {
-		fe.Add("reminder_time", "must not be after due_date")
-	}
+	t.settleReminders(fe)
 	switch {
 	case t.IsRecurring && t.Recurrence == nil:
 		fe.Add("recurrence_pattern", "is required when is_recurring is true")
