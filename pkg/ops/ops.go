@@ -199,6 +199,9 @@ func normalise(t task.Task) task.Task {
 	}
 	t.DueDate, t.ReminderTime, t.CompletedAt = norm(t.DueDate), norm(t.ReminderTime), norm(t.CompletedAt)
 	t.SeriesStart = norm(t.SeriesStart)
+	if t.Reminders == nil && t.ReminderTime != nil { // built with reminder_time alone: its one reminder
+		t.Reminders = []task.Reminder{{At: *t.ReminderTime}}
+	}
 	if t.Reminders != nil {
 		rs := make([]task.Reminder, len(t.Reminders))
 		for i, r := range t.Reminders {
