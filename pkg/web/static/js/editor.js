@@ -20,6 +20,7 @@ const fieldMap = {
   tags: ['e-tags', 'e-tags-error'],
   due_date: ['e-due', 'e-due-error'],
   reminder_time: ['e-reminder', 'e-reminder-error'],
+  reminders: ['e-before', 'e-reminder-error'],
   is_recurring: ['e-repeats', 'e-repeats-error'],
   recurrence_pattern: ['e-repeats', 'e-repeats-error'],
   'recurrence_pattern.frequency': ['e-repeats', 'e-repeats-error'],
@@ -140,7 +141,18 @@ function fill(t) {
   $('e-priority').value = t.priority || 'medium';
   $('e-tags').value = (t.tags || []).join(', ');
   $('e-due').value = toLocalInput(t.due_date);
-  $('e-reminder').value = toLocalInput(t.reminder_time);
+  // Reminders (up to 5): the first absolute one in Reminder, the relative
+  // ones chosen in Remind before due (a duration not offered is added).
+  const rs = t.reminders || (t.reminder_time ? [{ at: t.reminder_time }] : []);
+  const abs = rs.find((r) => !r.before_due);
+  $('e-reminder').value = toLocalInput(abs ? abs.at : null);
+  const before = $('e-before');
+  for (const r of rs) {
+    if (r.before_due && ![...before.options].some((o) => o.value === r.before_due)) {
+      before.append(h('option', { value: r.before_due }, `${r.before_due} before`));
+    }
+  }
+  for (const o of before.options) o.selected = rs.some((r) => r.before_due === o.value);
   const p = t.recurrence_pattern;
   $('e-repeats').value = p ? (p.rrule ? 'rrule' : p.frequency || '') : '';
   $('e-interval').value = p && p.interval ? p.interval : 1;
@@ -197,10 +209,20 @@ function body() {
     priority: $('e-priority').value,
     tags: $('e-tags').value.split(',').map((t) => t.trim()).filter(Boolean),
     due_date: fromLocalInput($('e-due').value),
-    reminder_time: fromLocalInput($('e-reminder').value),
+    reminders: reminders(),
     is_recurring: !!p,
     recurrence_pattern: p,
   };
+}
+
+// reminders is the editor's reminders as the API takes them: Reminder's
+// instant, if set, and each duration chosen in Remind before due.
+function reminders() {
+  const out = [];
+  const at = fromLocalInput($('e-reminder').value);
+  if (at) out.push({ at });
+  for (const o of $('e-before').selectedOptions) out.push({ before_due: o.value });
+  return out;
 }
 
 async function save() {
