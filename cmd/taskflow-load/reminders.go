@@ -12,7 +12,8 @@ import (
 )
 
 // reminders creates -requests tasks whose reminders are all due in the same
-// second (-duration from now), waits for them, and reports from PostgreSQL
+// second (-duration from now), or with -per-task n, n reminders each, 10 s
+// apart (all within the same minute for n ≤ 5), waits for them, and reports from PostgreSQL
 // how many fired, whether any fired early, and how late they fired (the
 // reminder function's reminders_fired) and arrived as notifications, and
 // how much of that came after the firing.
@@ -28,10 +29,26 @@ func reminders(ctx context.Context, o options) error {
 	defer db.Close(ctx)
 	at := time.Now().Add(o.duration).Truncate(time.Second).Add(time.Second).UTC()
 	run := fmt.Sprintf("rem-%d", time.Now().UnixNano())
+	if o.perTask < 1 || o.perTask > 5 {
+		return fmt.Errorf("%w: -per-task must be 1..5", errUsage)
+	}
+	body := func(i int) string {
+		if o.perTask == 1 {
+			return fmt.Sprintf(`{"title":"%s %d","reminder_time":%q}`, run, i, at.Format(time.RFC3339))
+		}
+		rs := ""
+		for k := range o.perTask {
+			if k > 0 {
+				rs += ","
+			}
+			rs += fmt.Sprintf(`{"at":%q}`, at.Add(time.Duration(k)*10*time.Second).Format(time.RFC3339))
+		}
+		last := at.Add(time.Duration(o.perTask-1) * 10 * time.Second)
+		return fmt.Sprintf(`{"title":"%s %d","due_date":%q,"reminders":[%s]}`, run, i, last.Format(time.RFC3339), rs)
+	}
 	p := pool{Clients: o.clients, Requests: o.requests, Seed: o.seed}
 	res, err := p.run(ctx, func(ctx context.Context, i int, _ *rand.Rand) (time.Duration, error) {
-		d, _, err := a.expect(ctx, http.StatusCreated, http.MethodPost, "/api/tasks",
-			fmt.Sprintf(`{"title":"%s %d","reminder_time":%q}`, run, i, at.Format(time.RFC3339)))
+		d, _, err := a.expect(ctx, http.StatusCreated, http.MethodPost, "/api/tasks", body(i))
 		return d, err
 	})
 	if err != nil {
@@ -59,14 +76,14 @@ func reminders(ctx context.Context, o options) error {
 		return pgx.CollectRows(rows, pgx.RowTo[time.Duration])
 	}
 	var fired, notified []time.Duration
-	for deadline := at.Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+	for deadline := at.Add(time.Duration(o.perTask)*10*time.Second + 60*time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if fired, err = collect(q); err != nil {
 			return err
 		}
 		if notified, err = collect(qn); err != nil {
 			return err
 		}
-		if len(fired) == o.requests-failed && len(notified) == len(fired) {
+		if len(fired) == (o.requests-failed)*o.perTask && len(notified) == len(fired) {
 			break
 		}
 	}
@@ -76,7 +93,7 @@ func reminders(ctx context.Context, o options) error {
 			early++
 		}
 	}
-	fmt.Fprintf(o.out, "fired %d of %d, early %d; lateness (fired_at - remind_at) %s\n", len(fired), o.requests-failed, early, summary(fired))
+	fmt.Fprintf(o.out, "fired %d of %d, early %d; lateness (fired_at - remind_at) %s\n", len(fired), (o.requests-failed)*o.perTask, early, summary(fired))
 	fmt.Fprintf(o.out, "notified %d; lateness to the notification (delivered_at - remind_at) %s\n", len(notified), summary(notified))
 	after, err := collect(qp)
 	if err != nil {

@@ -480,6 +480,7 @@ func TestRecurrenceRefusesAnInvalidSuccessor(t *testing.T) {
 		t.Fatal(err)
 	}
 	data["task"].(map[string]any)["reminder_time"] = "2027-03-01T10:00:00Z"
+	data["task"].(map[string]any)["reminders"] = []any{map[string]any{"at": "2027-03-01T10:00:00Z"}}
 	forged := ev.Clone()
 	forged.SetID(ev.ID() + "-forged")
 	if err := forged.SetData("application/json", data); err != nil {

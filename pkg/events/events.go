@@ -185,6 +185,21 @@ type ReminderData struct {
 	DueDate  *time.Time `json:"due_date"`
 	RemindAt time.Time  `json:"remind_at"`
 	FiredAt  time.Time  `json:"fired_at"`
+	// SnoozedFrom is, for a snoozed notification firing again, that
+	// notification's id; absent otherwise.
+	SnoozedFrom string `json:"snoozed_from,omitempty"`
+}
+
+// ReminderSnoozed is published on the reminders topic when a user snoozed a
+// notification: the reminder function schedules its job (snooze-<id>).
+const ReminderSnoozed = "dev.taskflow.reminder.snoozed"
+
+// SnoozeData is the payload of reminder.snoozed.
+type SnoozeData struct {
+	NotificationID string    `json:"notification_id"`
+	TaskID         string    `json:"task_id"`
+	UserID         string    `json:"user_id"`
+	Until          time.Time `json:"until"`
 }
 
 // Notification is an in-app notification as the API shows it.
@@ -197,6 +212,8 @@ type Notification struct {
 	RemindAt    time.Time `json:"remind_at"`
 	DeliveredAt time.Time `json:"delivered_at"`
 	Read        bool      `json:"read"`
+	// SnoozedUntil is when a pending snooze fires it again; nil when not snoozed.
+	SnoozedUntil *time.Time `json:"snoozed_until"`
 }
 
 // NotificationData is the payload of notification.created.

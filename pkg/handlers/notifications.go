@@ -13,7 +13,9 @@ import (
 )
 
 // Notifications serves GET /api/notifications (newest first, keyset pages)
-// and PATCH /api/notifications/{id} with {"read": true|false}.
+// PATCH /api/notifications/{id} with {"read": true|false}, and
+// POST /api/notifications/{id}/snooze (task.ParseSnooze) → the notification
+// with snoozed_until; 409 when its task is deleted or no longer active.
 func Notifications(d *fn.Deps) []fn.Route {
 	list := func(w http.ResponseWriter, r *http.Request, user string) error {
 		limit, after, err := task.ParsePage(r.URL.Query(), task.SortDelivered)
@@ -67,8 +69,28 @@ func Notifications(d *fn.Deps) []fn.Route {
 		}
 		return fn.WriteJSON(w, http.StatusOK, n)
 	}
+	snooze := func(w http.ResponseWriter, r *http.Request, user string) error {
+		id := r.PathValue("id")
+		if uuid.Validate(id) != nil {
+			return errs.ErrNotFound
+		}
+		body, err := fn.ReadJSON(r)
+		if err != nil {
+			return err
+		}
+		until, err := task.ParseSnooze(body, d.Now())
+		if err != nil {
+			return err
+		}
+		n, err := d.Store.Snooze(r.Context(), user, id, until)
+		if err != nil {
+			return err
+		}
+		return fn.WriteJSON(w, http.StatusOK, n)
+	}
 	return []fn.Route{
 		queryRoute(http.MethodGet, "/api/notifications", list),
 		route(http.MethodPatch, "/api/notifications/{id}", mark),
+		route(http.MethodPost, "/api/notifications/{id}/snooze", snooze),
 	}
 }

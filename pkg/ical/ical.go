@@ -165,10 +165,13 @@ func Priority(p task.Priority) int {
 	return 5
 }
 
-// Reminders are the instants t reminds its user at, each a VALARM. Today a
-// task has at most one (reminder_time); a task with several lists them all
-// here, and Todo writes one VALARM each.
+// Reminders are the instants t reminds its user at, earliest first, each a
+// VALARM: its reminders (task.Reminder.At, computed for relative ones), or
+// reminder_time for a task read without them.
 func Reminders(t task.Task) []time.Time {
+	if len(t.Reminders) > 0 {
+		return t.ReminderTimes()
+	}
 	if t.ReminderTime == nil {
 		return nil
 	}

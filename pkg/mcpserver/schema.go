@@ -55,8 +55,17 @@ var (
 		`"description":{"type":["string","null"],"description":"up to 10000 characters"},` +
 		`"priority":{"type":["string","null"],"enum":["low","medium","high","urgent",null],"description":"default medium"},` +
 		`"tags":{"type":["array","null"],"items":{"type":"string"},"description":"up to 20, each 1..50 characters"},` +
-		`"due_date":` + dueIn + `,"reminder_time":` + dateIn + `,` +
+		`"due_date":` + dueIn + `,"reminder_time":` + dateIn + `,"reminders":` + remindersIn + `,` +
 		`"is_recurring":{"type":["boolean","null"]},"recurrence_pattern":` + patternIn
+
+	// remindersIn is a task's reminders (API: several and relative reminders).
+	remindersIn = `{"type":["array","null"],"maxItems":5,"description":"up to 5 reminders, each {\"at\": RFC 3339} or ` +
+		`{\"before_due\": an RFC 5545 duration such as PT15M, P1D, P1W} (relative ones move with the due date); replaces reminder_time",` +
+		`"items":{"type":"object","additionalProperties":false,"properties":{"at":{"type":"string"},"before_due":{"type":"string"}}}}`
+
+	snoozeIn = `{"type":"object","additionalProperties":false,"properties":{"notification_id":{"type":"string"},` +
+		`"minutes":{"type":"integer","minimum":1,"maximum":10080},"until":{"type":"string","description":"RFC 3339, at most 30 days ahead"},` +
+		`"timezone":` + timezoneIn + `},"required":["notification_id"]}`
 
 	idempotencyIn = `"idempotency_key":{"type":"string","maxLength":255,"description":"makes a retry with the same key and ` +
 		`task return the first result instead of creating another task (the REST Idempotency-Key)"}`
@@ -108,7 +117,8 @@ var (
 	taskSchema = fill(`{"type":"object","properties":{"id":{"type":"string"},"title":{"type":"string"},`+
 		`"description":{"type":"string"},"status":{"type":"string","enum":["active","completed","skipped"]},`+
 		`"priority":{"type":"string","enum":["low","medium","high","urgent"]},"tags":{"type":"array","items":{"type":"string"}},`+
-		`"due_date":{{date}},"reminder_time":{{date}},"is_recurring":{"type":"boolean"},"recurrence_pattern":{{pattern}},`+
+		`"due_date":{{date}},"reminder_time":{{date}},"reminders":{"type":"array","items":{"type":"object","properties":{`+
+		`"at":{"type":"string"},"before_due":{"type":"string"}},"required":["at"]}},"is_recurring":{"type":"boolean"},"recurrence_pattern":{{pattern}},`+
 		`"series_id":{"type":["string","null"]},"completed_at":{{date}},"created_at":{"type":"string"},"updated_at":{"type":"string"},`+
 		`"version":{"type":"integer","description":"increases with every change; if_match_version compares with it"},`+
 		`"due_date_local":{{local?}},"reminder_time_local":{{local?}},"completed_at_local":{{local?}},`+
@@ -134,7 +144,7 @@ var (
 
 	notificationSchema = `{"type":"object","properties":{"id":{"type":"string"},"task_id":{"type":"string"},` +
 		`"title":{"type":"string"},"message":{"type":"string"},"remind_at":{"type":"string"},"delivered_at":{"type":"string"},` +
-		`"read":{"type":"boolean"},"remind_at_local":` + localPart + `,"delivered_at_local":` + localPart + `},` +
+		`"read":{"type":"boolean"},"snoozed_until":{"type":["string","null"]},"remind_at_local":` + localPart + `,"delivered_at_local":` + localPart + `},` +
 		`"required":["id","task_id","title","remind_at","delivered_at","read"]}`
 
 	previewOut = `{"type":"object","properties":{"occurrences":{"type":"array","items":{"type":"object","properties":{` +

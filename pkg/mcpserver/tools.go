@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/taskflow/taskflow/pkg/errs"
@@ -124,6 +125,9 @@ func (s *Server) tools() []tool {
 		{declare("update_settings", "Update settings", "Change the settings given: timezone (an IANA zone) and/or "+
 			"all_day_reminder_time (HH:MM). Tasks already written keep the zone they were written in.",
 			settingsIn, settingsOut, false, false, true), s.updateSettings},
+		{declare("snooze_notification", "Snooze a notification", "The notification's reminder fires once more after minutes "+
+			"(1..10080) or at until (RFC 3339, at most 30 days ahead): give one. Snoozing again moves it.", snoozeIn,
+			notificationSchema, false, false, true), s.snooze},
 		{declare("preview_recurrence", "Preview a recurrence", "The first occurrences (count 1..50, default 5) of the series a task "+
 			"with this due_date and recurrence_pattern would start, each as a UTC instant and as local time in the pattern's zone. "+
 			"Nothing is stored.", previewIn, previewOut, true, false, true), s.preview},
@@ -499,6 +503,29 @@ func (s *Server) notifications(ctx context.Context, user string, a *args) (any, 
 		cursor = &c
 	}
 	return map[string]any{"items": items, "next_cursor": cursor}, nil
+}
+
+func (s *Server) snooze(ctx context.Context, user string, a *args) (any, error) {
+	loc := orUTC(a.zone())
+	id, ok := a.str("notification_id")
+	if !ok {
+		a.fe.Add("notification_id", "is required")
+	}
+	if err := a.fe.Err(); err != nil {
+		return nil, err
+	}
+	if uuid.Validate(id) != nil {
+		return nil, errs.ErrNotFound
+	}
+	until, err := task.ParseSnooze(a.rest(), s.now())
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.d.Store.Snooze(ctx, user, id, until)
+	if err != nil {
+		return nil, err
+	}
+	return Notification{Notification: n, RemindAtLocal: localOf(n.RemindAt, loc), DeliveredAtLocal: localOf(n.DeliveredAt, loc)}, nil
 }
 
 func (s *Server) preview(ctx context.Context, user string, a *args) (any, error) {

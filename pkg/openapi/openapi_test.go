@@ -318,6 +318,10 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 	do("GET", "/api/notifications?limit=0", "")
 	do("PATCH", "/api/notifications/"+n.ID, `{"read":true}`)
 	do("PATCH", "/api/notifications/"+n.ID, `{"read":"yes"}`)
+	do("POST", "/api/notifications/"+n.ID+"/snooze", `{"minutes":10}`) // 409: its task is completed
+	do("PATCH", "/api/tasks/"+task, `{"status":"active"}`)
+	do("POST", "/api/notifications/"+n.ID+"/snooze", `{"minutes":10}`)
+	do("POST", "/api/notifications/"+n.ID+"/snooze", `{"minutes":0}`)
 	do("DELETE", "/api/tasks/"+task, "")
 	do("DELETE", "/api/tasks/"+task, "")
 	do("POST", "/api/recurrence/preview", `{"due_date":"2031-05-04T07:00:00Z","count":3,

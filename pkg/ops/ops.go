@@ -204,6 +204,16 @@ func normalise(t task.Task) task.Task {
 		a.End = *norm(&a.End)
 		t.AllDay = &a
 	}
+	if t.Reminders == nil && t.ReminderTime != nil { // built with reminder_time alone: its one reminder
+		t.Reminders = []task.Reminder{{At: *t.ReminderTime}}
+	}
+	if t.Reminders != nil {
+		rs := make([]task.Reminder, len(t.Reminders))
+		for i, r := range t.Reminders {
+			rs[i] = task.Reminder{BeforeDue: r.BeforeDue, At: *norm(&r.At)}
+		}
+		t.Reminders = rs
+	}
 	t.CreatedAt, t.UpdatedAt = *norm(&t.CreatedAt), *norm(&t.UpdatedAt)
 	if t.Recurrence != nil && t.Recurrence.EndDate != nil {
 		r := *t.Recurrence

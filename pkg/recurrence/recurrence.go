@@ -74,12 +74,12 @@ func Occurrences(p task.Recurrence, dtstart time.Time, n int) ([]time.Time, erro
 }
 
 // Successor is the occurrence that follows prev when prev was completed (or
-// skipped) at done, created at now, with the same reminder offset and
-// occurrence number prev.Occurrence+1. For a series that repeats from its due
-// dates (API.md §5) it is due at the series' first occurrence after max(prev's
-// due date, done), after done for a series without due dates. For one that
-// repeats from completion it is FromCompletion's date. ok is false when the
-// series has ended, or would go on past task.MaxTime.
+// skipped) at done, created at now, with its reminders carried over
+// (task.CarryReminders) and occurrence number prev.Occurrence+1. For a series
+// that repeats from its due dates (API.md §5) it is due at the series' first
+// occurrence after max(prev's due date, done), after done for a series without
+// due dates. For one that repeats from completion it is FromCompletion's date.
+// ok is false when the series has ended, or would go on past task.MaxTime.
 func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, error) {
 	if !prev.IsRecurring || prev.Recurrence == nil {
 		return task.Task{}, false, nil
@@ -120,8 +120,9 @@ func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, 
 	if prev.Occurrence > 0 {
 		next.Occurrence = prev.Occurrence + 1
 	}
-	if prev.DueDate != nil && prev.ReminderTime != nil {
-		r := due.Add(-prev.DueDate.Sub(*prev.ReminderTime))
+	next.Reminders = task.CarryReminders(prev, next)
+	if len(next.Reminders) > 0 {
+		r := next.Reminders[0].At
 		next.ReminderTime = &r
 	}
 	return next, true, nil
@@ -267,14 +268,10 @@ func dateSuccessor(prev task.Task, done, now time.Time) (task.Task, bool, error)
 	if !task.InRange(*next.DueDate) || !task.InRange(next.AllDay.End) {
 		return task.Task{}, false, nil
 	}
-	if prev.ReminderTime != nil {
-		r := prev.ReminderTime.In(loc)
-		back := int(day.Sub(floatingDate(r, loc)).Hours() / 24)
-		h, m, sec := r.Clock()
-		w := date.AddDate(0, 0, -back).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute +
-			time.Duration(sec)*time.Second + time.Duration(r.Nanosecond()))
-		at := rfc5545.Resolve(w, loc).UTC()
-		next.ReminderTime = &at
+	next.Reminders = task.CarryReminders(prev, next)
+	if len(next.Reminders) > 0 {
+		r := next.Reminders[0].At
+		next.ReminderTime = &r
 	}
 	return next, true, nil
 }

@@ -32,12 +32,31 @@ type Jobs interface {
 	Schedule(ctx context.Context, r store.Reminder) error
 	// RetryAt schedules r's job again at a later time, for a callback that failed.
 	RetryAt(ctx context.Context, r store.Reminder, at time.Time) error
-	Delete(ctx context.Context, taskID string) error
-	Exists(ctx context.Context, taskID string) (bool, error)
+	// Delete removes the job named name (JobName, LegacyJobName, SnoozeJobName).
+	Delete(ctx context.Context, name string) error
+	Exists(ctx context.Context, name string) (bool, error)
 }
 
-// JobName is the deterministic job of a task's reminder.
-func JobName(taskID string) string { return "reminder-" + taskID }
+// JobName is the deterministic job of a task's reminder number n (0 up to
+// task.MaxReminders-1, its position among the task's reminders by instant).
+// Scheduling a name again replaces its job.
+func JobName(taskID string, n int) string { return fmt.Sprintf("reminder-%s-%d", taskID, n) }
+
+// LegacyJobName is the one job a task's reminder had before tasks had
+// several: such a job still fires (its payload says which instant), and Sync
+// deletes it when the task changes.
+func LegacyJobName(taskID string) string { return "reminder-" + taskID }
+
+// SnoozeJobName is the job of a snoozed notification firing again.
+func SnoozeJobName(notificationID string) string { return "snooze-" + notificationID }
+
+// jobOf is the job that fires r.
+func jobOf(r store.Reminder) string {
+	if r.NotificationID != "" {
+		return SnoozeJobName(r.NotificationID)
+	}
+	return JobName(r.TaskID, r.N)
+}
 
 // DaprJobs schedules through a Dapr sidecar's Jobs API (gRPC). It connects
 // on first use, so the function starts without waiting for its sidecar.
@@ -75,10 +94,10 @@ func (d *DaprJobs) Close() {
 	}
 }
 
-// Schedule (re)places the task's job at the reminder time, rounded up to the
-// second so that it never fires early. Scheduling a name again replaces it.
+// Schedule (re)places r's job (jobOf) at the reminder time, rounded up to
+// the second so that it never fires early. Scheduling a name again replaces it.
 func (d *DaprJobs) Schedule(ctx context.Context, r store.Reminder) error {
-	return d.schedule(ctx, JobName(r.TaskID), r, r.RemindAt)
+	return d.schedule(ctx, jobOf(r), r, r.RemindAt)
 }
 
 // RetryAt schedules a one-off retry job for r at at. It has a name of its own
@@ -86,7 +105,7 @@ func (d *DaprJobs) Schedule(ctx context.Context, r store.Reminder) error {
 // callback re-checks that the reminder is current, so a retry of a reminder
 // moved or cancelled meanwhile fires nothing.
 func (d *DaprJobs) RetryAt(ctx context.Context, r store.Reminder, at time.Time) error {
-	return d.schedule(ctx, fmt.Sprintf("%s-retry-%d", JobName(r.TaskID), at.Unix()), r, at)
+	return d.schedule(ctx, fmt.Sprintf("%s-retry-%d", jobOf(r), at.Unix()), r, at)
 }
 
 func (d *DaprJobs) schedule(ctx context.Context, name string, r store.Reminder, at time.Time) error {
@@ -96,7 +115,7 @@ func (d *DaprJobs) schedule(ctx context.Context, name string, r store.Reminder, 
 	}
 	parent, state := telemetry.TraceParent(ctx)
 	payload, err := json.Marshal(jobData{TaskID: r.TaskID, UserID: r.UserID, RemindAt: r.RemindAt.UTC().Format(time.RFC3339Nano),
-		TraceParent: parent, TraceState: state})
+		N: r.N, NotificationID: r.NotificationID, TraceParent: parent, TraceState: state})
 	if err != nil {
 		return err
 	}
@@ -109,26 +128,26 @@ func (d *DaprJobs) schedule(ctx context.Context, name string, r store.Reminder, 
 	return c.ScheduleJobAlpha1(ctx, &dapr.Job{Name: name, DueTime: at.Format(time.RFC3339), Data: data})
 }
 
-// Delete removes the task's job; a job that is not there is no error.
-func (d *DaprJobs) Delete(ctx context.Context, taskID string) error {
+// Delete removes the job named name; a job that is not there is no error.
+func (d *DaprJobs) Delete(ctx context.Context, name string) error {
 	c, err := d.client(ctx)
 	if err != nil {
 		return err
 	}
-	if err := c.DeleteJobAlpha1(ctx, JobName(taskID)); err != nil && !notFound(err) {
+	if err := c.DeleteJobAlpha1(ctx, name); err != nil && !notFound(err) {
 		return err
 	}
 	return nil
 }
 
-// Exists reports whether the task's job is scheduled.
-func (d *DaprJobs) Exists(ctx context.Context, taskID string) (bool, error) {
+// Exists reports whether the job named name is scheduled.
+func (d *DaprJobs) Exists(ctx context.Context, name string) (bool, error) {
 	c, err := d.client(ctx)
 	if err != nil {
 		return false, err
 	}
 	// The proto client, not the SDK's GetJobAlpha1, which prints every job it reads.
-	if _, err := c.GrpcClient().GetJobAlpha1(ctx, &runtimev1.GetJobRequest{Name: JobName(taskID)}); err != nil {
+	if _, err := c.GrpcClient().GetJobAlpha1(ctx, &runtimev1.GetJobRequest{Name: name}); err != nil {
 		if notFound(err) {
 			return false, nil
 		}
@@ -150,6 +169,10 @@ type jobData struct {
 	TaskID   string `json:"task_id"`
 	UserID   string `json:"user_id"`
 	RemindAt string `json:"remind_at"`
+	// N is the reminder's number among its task's; NotificationID is set
+	// for a snooze (store.Reminder).
+	N              int    `json:"n,omitempty"`
+	NotificationID string `json:"notification_id,omitempty"`
 	// The trace context of the change that scheduled the job, so that the
 	// firing continues its trace.
 	TraceParent string `json:"traceparent,omitempty"`
@@ -173,5 +196,6 @@ func jobPayload(body []byte) (store.Reminder, jobData, error) {
 	if err != nil || raw.TaskID == "" || raw.UserID == "" {
 		return store.Reminder{}, raw, fmt.Errorf("job data %q is not a reminder", body)
 	}
-	return store.Reminder{TaskID: raw.TaskID, UserID: raw.UserID, RemindAt: at.UTC()}, raw, nil
+	return store.Reminder{TaskID: raw.TaskID, UserID: raw.UserID, RemindAt: at.UTC(), N: raw.N,
+		NotificationID: raw.NotificationID}, raw, nil
 }

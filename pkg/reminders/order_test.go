@@ -48,7 +48,7 @@ func TestUpdateAndDeleteInAnyOrder(t *testing.T) {
 	// the two events the outbox holds for them.
 	moveThenDelete := func(title string) (string, cloudevents.Event, cloudevents.Event) {
 		tk := e.task(title, time.Now().Add(time.Hour))
-		if ok, err := e.svc.Jobs.Exists(ctx, tk.ID); err != nil || !ok {
+		if ok, err := e.svc.Jobs.Exists(ctx, JobName(tk.ID, 0)); err != nil || !ok {
 			t.Fatalf("%s: no job after create (%v)", title, err)
 		}
 		later := time.Now().Add(90 * time.Minute).UTC() // moved, still before the due date (an hour after the first)
@@ -78,7 +78,7 @@ func TestUpdateAndDeleteInAnyOrder(t *testing.T) {
 	}
 	noJob := func(what, id string) {
 		t.Helper()
-		if ok, err := e.svc.Jobs.Exists(ctx, id); err != nil || ok {
+		if ok, err := e.svc.Jobs.Exists(ctx, JobName(id, 0)); err != nil || ok {
 			t.Errorf("%s: a job is left behind (exists %v, %v)", what, ok, err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/taskflow/taskflow/pkg/events"
 	"github.com/taskflow/taskflow/pkg/fn"
 	"github.com/taskflow/taskflow/pkg/store"
+	"github.com/taskflow/taskflow/pkg/task"
 	"github.com/taskflow/taskflow/pkg/telemetry"
 )
 
@@ -70,27 +71,87 @@ func (s *Service) Consumers(*fn.Deps) map[string]fn.EventHandler {
 			return errs.Invalidf("event data lacks user_id or task.id")
 		}
 		if d.Task.ReminderTime == nil && (d.Previous == nil || d.Previous.ReminderTime == nil) {
-			// Never had a reminder, or it was cleared before (and its job
-			// deleted then): nothing to do, no call to Dapr.
+			// Never had a reminder, or they were cleared before (and their
+			// jobs deleted then): nothing to do, no call to Dapr.
 			return nil
 		}
-		return s.Sync(ctx, d.UserID, d.Task.ID)
+		// The jobs to delete beyond the task's reminders now: as many as
+		// it had, before or after the change (reminder_time alone, in an
+		// event from before reminders existed, counts as one).
+		had := max(count(&d.Task), count(d.Previous))
+		return s.sync(ctx, d.UserID, d.Task.ID, had, e.Type() != events.TaskCreated)
 	}
-	// A skipped occurrence is done with as a completed one is: its job goes.
+	snoozed := func(ctx context.Context, e cloudevents.Event) error {
+		var d events.SnoozeData
+		if err := json.Unmarshal(e.Data(), &d); err != nil || d.UserID == "" || d.NotificationID == "" {
+			return errs.Invalidf("event data lacks user_id or notification_id")
+		}
+		return s.SyncSnooze(ctx, d.UserID, d.NotificationID)
+	}
+	// A skipped occurrence is done with as a completed one is: its jobs go.
 	return map[string]fn.EventHandler{events.TaskCreated: h, events.TaskUpdated: h, events.TaskCompleted: h,
-		events.TaskSkipped: h, events.TaskDeleted: h}
+		events.TaskSkipped: h, events.TaskDeleted: h, events.ReminderSnoozed: snoozed}
 }
 
-// Sync schedules, moves or deletes the task's job to match its pending reminder.
+// count is how many reminders t has (nil: none).
+func count(t *task.Task) int {
+	switch {
+	case t == nil:
+		return 0
+	case len(t.Reminders) > 0:
+		return len(t.Reminders)
+	case t.ReminderTime != nil:
+		return 1
+	}
+	return 0
+}
+
+// Sync schedules, moves or deletes the task's jobs to match its reminders:
+// one job per reminder still to fire (JobName(task, n)), every other job
+// number deleted, and the job a reminder had before tasks had several.
 func (s *Service) Sync(ctx context.Context, user, taskID string) error {
-	r, err := s.Store.PendingReminder(ctx, user, taskID)
+	return s.sync(ctx, user, taskID, task.MaxReminders, true)
+}
+
+// sync is Sync deleting only job numbers below had, and the legacy job only
+// when legacy is set (a task created since has none).
+func (s *Service) sync(ctx context.Context, user, taskID string, had int, legacy bool) error {
+	rs, err := s.Store.TaskReminders(ctx, user, taskID)
+	if err != nil {
+		return err
+	}
+	since := s.Now().Add(-Grace)
+	for n := range max(len(rs), had) {
+		switch {
+		case n < len(rs) && rs[n].Fired: // its job is done
+		case n < len(rs) && rs[n].RemindAt.After(since):
+			err = s.Jobs.Schedule(ctx, rs[n])
+		default:
+			err = s.Jobs.Delete(ctx, JobName(taskID, n))
+		}
+		if err != nil {
+			return errs.Wrap(errs.ErrUnavailable, "dapr jobs", err)
+		}
+	}
+	if legacy {
+		if err := s.Jobs.Delete(ctx, LegacyJobName(taskID)); err != nil {
+			return errs.Wrap(errs.ErrUnavailable, "dapr jobs", err)
+		}
+	}
+	return nil
+}
+
+// SyncSnooze schedules, moves or deletes the job of the user's snoozed
+// notification id (SnoozeJobName) to match its pending snooze.
+func (s *Service) SyncSnooze(ctx context.Context, user, id string) error {
+	r, err := s.Store.PendingSnooze(ctx, user, id)
 	if err != nil {
 		return err
 	}
 	if r != nil && r.RemindAt.After(s.Now().Add(-Grace)) {
 		err = s.Jobs.Schedule(ctx, *r)
 	} else {
-		err = s.Jobs.Delete(ctx, taskID)
+		err = s.Jobs.Delete(ctx, SnoozeJobName(id))
 	}
 	if err != nil {
 		return errs.Wrap(errs.ErrUnavailable, "dapr jobs", err)
@@ -115,7 +176,7 @@ func (s *Service) JobHandler() http.Handler {
 			trace.WithLinks(trace.LinkFromContext(r.Context())))
 		defer span.End()
 		r = r.WithContext(ctx)
-		if err != nil || !strings.HasPrefix(name, JobName(rem.TaskID)) {
+		if err != nil || !nameFits(name, rem) {
 			s.Log.Warn("job callback without a reminder; dropped", "job", name, "error", err)
 			w.WriteHeader(http.StatusOK) // nothing will make it valid
 			return
@@ -139,6 +200,15 @@ func (s *Service) JobHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// nameFits reports whether a job called name may carry r: its own job, a
+// retry of it, or the job a task's reminder had before tasks had several.
+func nameFits(name string, r store.Reminder) bool {
+	if r.NotificationID != "" {
+		return strings.HasPrefix(name, SnoozeJobName(r.NotificationID))
+	}
+	return strings.HasPrefix(name, LegacyJobName(r.TaskID))
 }
 
 // retry is TaskFlow's failure policy for a reminder that could not fire (the
@@ -172,7 +242,7 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	}
 	repaired := 0
 	for _, r := range pending {
-		ok, err := s.Jobs.Exists(ctx, r.TaskID)
+		ok, err := s.Jobs.Exists(ctx, jobOf(r))
 		if err != nil {
 			return repaired, err
 		}

@@ -160,7 +160,7 @@ func TestRemindersOnRealDapr(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := e.svc.Jobs.Delete(ctx, lost.ID); err != nil { // behind TaskFlow's back
+	if err := e.svc.Jobs.Delete(ctx, JobName(lost.ID, 0)); err != nil { // behind TaskFlow's back
 		t.Fatal(err)
 	}
 	if n, err := e.svc.Reconcile(ctx); err != nil || n != 1 {

@@ -12,13 +12,19 @@ import (
 	"github.com/taskflow/taskflow/pkg/task"
 )
 
-const notificationColumns = `id, user_id, task_id, title, message, remind_at, delivered_at, read`
+// notificationColumns are a notification's, its pending snooze's time last.
+const notificationColumns = `id, user_id, task_id, title, message, remind_at, delivered_at, read,
+	(SELECT z.until FROM notification_snoozes z WHERE z.notification_id = notifications.id AND z.fired_at IS NULL)`
 
 func scanNotification(row pgx.Row) (events.Notification, error) {
 	var n events.Notification
 	var id, taskID uuid.UUID
-	err := row.Scan(&id, &n.UserID, &taskID, &n.Title, &n.Message, &n.RemindAt, &n.DeliveredAt, &n.Read)
+	err := row.Scan(&id, &n.UserID, &taskID, &n.Title, &n.Message, &n.RemindAt, &n.DeliveredAt, &n.Read, &n.SnoozedUntil)
 	n.ID, n.TaskID = id.String(), taskID.String()
+	if n.SnoozedUntil != nil {
+		u := n.SnoozedUntil.UTC()
+		n.SnoozedUntil = &u
+	}
 	n.RemindAt, n.DeliveredAt = n.RemindAt.UTC(), n.DeliveredAt.UTC()
 	return n, err
 }

@@ -21,10 +21,12 @@ func Processed(ctx context.Context, tx pgx.Tx, consumer, eventID string) (bool, 
 // that occurrence has one already.
 const insertSuccessor = `INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys,
 		due_date, reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at,
-		series_start, occurrence, predecessor_id, due_day, due_zone, due_end, due_base_minutes)
+		series_start, occurrence, predecessor_id, due_day, due_zone, due_end, due_base_minutes, reminders,
+		reminder_times)
 	VALUES (@id, @user_id, @title, @description, @status, @priority, @tags, @tag_keys, @due_date,
 		@reminder_time, @is_recurring, @recurrence, @series_id, NULL, @created_at, @updated_at, @series_start,
-		@occurrence, @predecessor_id, @due_day::date, @due_zone, @due_end, @due_base_minutes)
+		@occurrence, @predecessor_id, @due_day::date, @due_zone, @due_end, @due_base_minutes, @reminders,
+		@reminder_times)
 	ON CONFLICT (predecessor_id) DO NOTHING RETURNING ` + taskColumns
 
 // CreateSuccessor records event eventID as processed by consumer and, when

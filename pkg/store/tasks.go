@@ -19,7 +19,7 @@ import (
 
 const taskColumns = `id, user_id, title, description, status, priority, tags, due_date, reminder_time,
 	is_recurring, recurrence, series_id, completed_at, created_at, updated_at, version, series_start, occurrence,
-	due_day, due_zone, due_end, due_base_minutes`
+	due_day, due_zone, due_end, due_base_minutes, reminders`
 
 // scanTask reads one row selected with taskColumns.
 func scanTask(row pgx.Row) (task.Task, error) {
@@ -34,10 +34,11 @@ func scanTask(row pgx.Row) (task.Task, error) {
 		zone     *string
 		dayEnd   *time.Time
 		base     *int32
+		rems     []byte
 	)
 	err := row.Scan(&id, &t.UserID, &t.Title, &t.Description, &t.Status, &priority, &t.Tags, &t.DueDate,
 		&t.ReminderTime, &t.IsRecurring, &rec, &series, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.Version,
-		&t.SeriesStart, &occ, &day, &zone, &dayEnd, &base)
+		&t.SeriesStart, &occ, &day, &zone, &dayEnd, &base, &rems)
 	if err != nil {
 		return task.Task{}, err
 	}
@@ -46,6 +47,15 @@ func scanTask(row pgx.Row) (task.Task, error) {
 	}
 	if day != nil && zone != nil && dayEnd != nil && base != nil {
 		t.AllDay = &task.AllDay{Date: day.Format(task.DateLayout), Zone: *zone, End: dayEnd.UTC(), BaseMinutes: int(*base)}
+	}
+	t.Reminders = []task.Reminder{}
+	if len(rems) > 0 {
+		if err := json.Unmarshal(rems, &t.Reminders); err != nil {
+			return task.Task{}, fmt.Errorf("decode reminders of %s: %w", t.ID, err)
+		}
+		for i := range t.Reminders {
+			t.Reminders[i].At = task.Clamp(t.Reminders[i].At.UTC())
+		}
 	}
 	t.ID = id.String()
 	t.Priority = task.PriorityFromRank(int(priority))
@@ -110,6 +120,15 @@ func recurrenceJSON(r *task.Recurrence) []byte {
 		return nil
 	}
 	b, _ := json.Marshal(r)
+	return b
+}
+
+// remindersJSON is the reminders column: the reminders as the API shows them.
+func remindersJSON(rs []task.Reminder) []byte {
+	if rs == nil {
+		rs = []task.Reminder{}
+	}
+	b, _ := json.Marshal(rs)
 	return b
 }
 
@@ -235,6 +254,7 @@ func rowArgs(w ops.Write) pgx.NamedArgs {
 		"created_at": t.CreatedAt, "updated_at": t.UpdatedAt, "series_start": t.SeriesStart,
 		"occurrence": occurrence(t),
 		"due_day":    nil, "due_zone": nil, "due_end": nil, "due_base_minutes": nil,
+		"reminders": remindersJSON(t.Reminders), "reminder_times": t.ReminderTimes(),
 	}, w.Shard(), writeCounts(w))
 	if a := t.AllDay; a != nil {
 		args["due_day"], args["due_zone"], args["due_end"], args["due_base_minutes"] = a.Date, a.Zone, a.End, a.BaseMinutes
@@ -258,10 +278,11 @@ var insertTask = `WITH tags_added AS (` + upsertTags + `),
 	events_added AS (` + outboxCTE("@events") + `)
 	INSERT INTO tasks (id, user_id, title, description, status, priority, tags, tag_keys, due_date,
 		reminder_time, is_recurring, recurrence, series_id, completed_at, created_at, updated_at, series_start,
-		occurrence, due_day, due_zone, due_end, due_base_minutes)
+		occurrence, due_day, due_zone, due_end, due_base_minutes, reminders, reminder_times)
 	VALUES (@id, @user_id, @title, @description, @status, @priority, @tags, @tag_keys, @due_date,
 		@reminder_time, @is_recurring, @recurrence, @series_id, @completed_at, @created_at, @updated_at,
-		@series_start, @occurrence, @due_day::date, @due_zone, @due_end, @due_base_minutes)
+		@series_start, @occurrence, @due_day::date, @due_zone, @due_end, @due_base_minutes, @reminders,
+		@reminder_times)
 	RETURNING ` + taskColumns
 
 // Create stores w, a new task (ops.Create or ops.Insert), with its events.
@@ -404,7 +425,8 @@ var updateTask = `WITH tags_added AS (` + upsertTags + `),
 		is_recurring = @is_recurring, recurrence = @recurrence, series_id = @series_id,
 		completed_at = @completed_at, updated_at = @updated_at, version = version + 1,
 		series_start = @series_start, occurrence = @occurrence, due_day = @due_day::date, due_zone = @due_zone,
-		due_end = @due_end, due_base_minutes = @due_base_minutes
+		due_end = @due_end, due_base_minutes = @due_base_minutes, reminders = @reminders,
+		reminder_times = @reminder_times
 	WHERE user_id = @user_id AND id = @id RETURNING ` + taskColumns
 
 // Step is an operation's pure step (package ops) applied to the locked task:

@@ -25,6 +25,7 @@ type Input struct {
 	Tags         Opt[[]string]
 	DueDate      Opt[time.Time]
 	ReminderTime Opt[time.Time]
+	Reminders    Opt[[]Reminder]
 	IsRecurring  Opt[bool]
 	Recurrence   Opt[Recurrence]
 	Status       Opt[Status]
@@ -103,6 +104,8 @@ func ParseInput(data []byte) (in Input, ok bool, err error) {
 			in.DueDate, in.DueDay = decodeDue(raw, name, fe)
 		case "reminder_time":
 			in.ReminderTime = decodeTime(raw, name, fe)
+		case "reminders":
+			in.Reminders = parseReminders(raw, fe)
 		case "is_recurring":
 			in.IsRecurring = Opt[bool]{Set: true}
 			if isNull(raw) {
@@ -381,8 +384,18 @@ func (in Input) apply(t *Task, now time.Time) {
 			t.AllDay = &AllDay{Date: in.DueDay}
 		}
 	}
-	if in.ReminderTime.Set {
-		t.ReminderTime = in.ReminderTime.Value
+	// Reminders: the body's list, whose instants Validate computes (a
+	// reminder_time beside it is checked by checkReminderTime); or, for
+	// today's clients, reminder_time alone, one absolute reminder or none.
+	// Sent neither, the reminders stay and their instants follow the due date.
+	switch {
+	case in.Reminders.Set:
+		t.Reminders, t.ReminderTime = []Reminder{}, nil
+		if in.Reminders.Value != nil {
+			t.Reminders = append(t.Reminders, (*in.Reminders.Value)...)
+		}
+	case in.ReminderTime.Set:
+		t.Reminders, t.ReminderTime = nil, in.ReminderTime.Value
 	}
 	if in.IsRecurring.Set && in.IsRecurring.Value != nil {
 		t.IsRecurring = *in.IsRecurring.Value

@@ -70,7 +70,8 @@ type Task struct {
 	Priority     Priority    `json:"priority"`
 	Tags         []string    `json:"tags"`
 	DueDate      *time.Time  `json:"due_date"`
-	ReminderTime *time.Time  `json:"reminder_time"`
+	ReminderTime *time.Time  `json:"reminder_time"` // the earliest of Reminders' instants
+	Reminders    []Reminder  `json:"reminders"`     // at most MaxReminders, by instant
 	IsRecurring  bool        `json:"is_recurring"`
 	Recurrence   *Recurrence `json:"recurrence_pattern"`
 	SeriesID     *string     `json:"series_id"`
@@ -106,6 +107,9 @@ func New(user string, in Input, now time.Time) (Task, error) {
 	if err := t.Validate(); err != nil {
 		return Task{}, err
 	}
+	if err := in.checkReminderTime(t); err != nil {
+		return Task{}, err
+	}
 	t.anchor()
 	return t, nil
 }
@@ -128,9 +132,10 @@ func (t Task) Replace(in Input, now time.Time) (Task, bool, error) {
 	n := t
 	n.Title, n.Description, n.Priority, n.Tags = "", "", Medium, []string{}
 	n.DueDate, n.ReminderTime, n.IsRecurring, n.Recurrence, n.AllDay = nil, nil, false, nil, nil
+	n.Reminders = nil
 	in.apply(&n, now)
 	n.fixAllDay(in, in.settings())
-	return t.finish(n, now)
+	return t.finish(n, in, now)
 }
 
 // Patch applies a PATCH body: only the fields sent change.
@@ -139,11 +144,14 @@ func (t Task) Patch(in Input, now time.Time) (Task, bool, error) {
 	n.Tags = append([]string(nil), t.Tags...)
 	in.apply(&n, now)
 	n.fixAllDay(in, in.settings())
-	return t.finish(n, now)
+	return t.finish(n, in, now)
 }
 
-func (t Task) finish(n Task, now time.Time) (Task, bool, error) {
+func (t Task) finish(n Task, in Input, now time.Time) (Task, bool, error) {
 	if err := n.Validate(); err != nil {
+		return Task{}, false, err
+	}
+	if err := in.checkReminderTime(n); err != nil {
 		return Task{}, false, err
 	}
 	if n.Equal(t) {
@@ -218,7 +226,7 @@ func (t Task) Equal(o Task) bool {
 			return false
 		}
 	}
-	return timeEq(t.DueDate, o.DueDate) && timeEq(t.ReminderTime, o.ReminderTime) &&
+	return timeEq(t.DueDate, o.DueDate) && timeEq(t.ReminderTime, o.ReminderTime) && remindersEqual(t.Reminders, o.Reminders) &&
 		timeEq(t.CompletedAt, o.CompletedAt) && t.Recurrence.Equal(o.Recurrence) && allDayEq(t.AllDay, o.AllDay)
 }
 

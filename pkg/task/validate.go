@@ -38,13 +38,7 @@ func (t *Task) Validate() error {
 	if t.AllDay != nil {
 		checkRange(fe, "due_date", &t.AllDay.End)
 	}
-	switch {
-	case t.ReminderTime == nil || t.DueDate == nil:
-	case t.AllDay != nil && !t.ReminderTime.Before(t.AllDay.End):
-		fe.Add("reminder_time", "must not be after the end of the all-day due date ("+t.AllDay.Date+" in "+t.AllDay.Zone+")")
-	case t.AllDay == nil && t.ReminderTime.After(*t.DueDate):
-		fe.Add("reminder_time", "must not be after due_date")
-	}
+	t.settleReminders(fe)
 	switch {
 	case t.IsRecurring && t.Recurrence == nil:
 		fe.Add("recurrence_pattern", "is required when is_recurring is true")

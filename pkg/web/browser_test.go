@@ -547,6 +547,14 @@ func TestBrowser(t *testing.T) {
 		a.screenshot("notifications")
 		a.click(a.findIn(item[0], "button", "Mark read"))
 		a.eventually("read", 10*time.Second, func() bool { return strings.Contains(a.text(bell), "0 unread") })
+		// Snooze it: the notification shows until when.
+		item = a.query(list, "listitem", "")
+		a.findIn(item[0], "combobox", "Snooze for")
+		a.click(a.findIn(item[0], "button", "Snooze"))
+		a.eventually("snoozed", 10*time.Second, func() bool {
+			items := a.query(list, "listitem", "")
+			return len(items) == 1 && strings.Contains(a.text(items[0]), "snoozed until")
+		})
 		a.click(bell)
 	})
 

@@ -20,6 +20,7 @@ const fieldMap = {
   tags: ['e-tags', 'e-tags-error'],
   due_date: ['e-due', 'e-due-error'],
   reminder_time: ['e-reminder', 'e-reminder-error'],
+  reminders: ['e-before', 'e-reminder-error'],
   is_recurring: ['e-repeats', 'e-repeats-error'],
   recurrence_pattern: ['e-repeats', 'e-repeats-error'],
   'recurrence_pattern.frequency': ['e-repeats', 'e-repeats-error'],
@@ -147,7 +148,21 @@ function fill(t) {
   $('e-tags').value = (t.tags || []).join(', ');
   setAllDay(isDate(t.due_date));
   $('e-due').value = isDate(t.due_date) ? t.due_date : toLocalInput(t.due_date);
-  $('e-reminder').value = toLocalInput(t.reminder_time);
+  // Reminders (up to 5): the first absolute one in Reminder, the relative
+  // ones chosen in Remind before due (a duration not offered is added).
+  const rs = t.reminders || (t.reminder_time ? [{ at: t.reminder_time }] : []);
+  const abs = rs.filter((r) => !r.before_due);
+  $('e-reminder').value = toLocalInput(abs.length ? abs[0].at : null);
+  // Further absolute reminders (set through the API) have no field here:
+  // they are kept as they are when the task is saved.
+  ed.moreAt = abs.slice(1).map((r) => ({ at: r.at }));
+  const before = $('e-before');
+  for (const r of rs) {
+    if (r.before_due && ![...before.options].some((o) => o.value === r.before_due)) {
+      before.append(h('option', { value: r.before_due }, `${r.before_due} before`));
+    }
+  }
+  for (const o of before.options) o.selected = rs.some((r) => r.before_due === o.value);
   const p = t.recurrence_pattern;
   $('e-repeats').value = p ? (p.rrule ? 'rrule' : p.frequency || '') : '';
   $('e-interval').value = p && p.interval ? p.interval : 1;
@@ -219,10 +234,21 @@ function body() {
     priority: $('e-priority').value,
     tags: $('e-tags').value.split(',').map((t) => t.trim()).filter(Boolean),
     due_date: dueValue(),
-    reminder_time: fromLocalInput($('e-reminder').value),
+    reminders: reminders(),
     is_recurring: !!p,
     recurrence_pattern: p,
   };
+}
+
+// reminders is the editor's reminders as the API takes them: Reminder's
+// instant, if set, and each duration chosen in Remind before due.
+function reminders() {
+  const out = [];
+  const at = fromLocalInput($('e-reminder').value);
+  if (at) out.push({ at });
+  for (const r of ed.moreAt || []) out.push(r);
+  for (const o of $('e-before').selectedOptions) out.push({ before_due: o.value });
+  return out.slice(0, 5);
 }
 
 async function save() {

@@ -52,6 +52,15 @@ function render() {
     if (!n.read) {
       li.append(' ', h('button', { type: 'button', onclick: (ev) => markRead(n, ev.currentTarget) }, 'Mark read'));
     }
+    // Snooze: the reminder fires once more after the chosen time.
+    const choice = h('select', { 'aria-label': 'Snooze for' },
+      h('option', { value: '10' }, '10 minutes'), h('option', { value: '60' }, '1 hour'),
+      h('option', { value: '1440' }, '1 day'));
+    li.append(' ', choice, ' ', h('button', { type: 'button', onclick: (ev) => snooze(n, choice, ev.currentTarget) }, 'Snooze'));
+    if (n.snoozed_until) {
+      li.append(h('span', { class: 'muted' }, ' · snoozed until ',
+        h('time', { datetime: n.snoozed_until }, formatLocal(n.snoozed_until, false))));
+    }
     return li;
   }));
 }
@@ -63,6 +72,19 @@ async function markRead(n, button) {
     n.read = true;
     render();
     $('notif-heading').focus?.();
+  } catch (err) {
+    button.disabled = false;
+    if (err instanceof ApiError) showMessage($('list-error'), err.message);
+  }
+}
+
+async function snooze(n, choice, button) {
+  button.disabled = true;
+  try {
+    const { data } = await api('POST', `/api/notifications/${encodeURIComponent(n.id)}/snooze`, { minutes: Number(choice.value) });
+    Object.assign(n, data);
+    render();
+    announce(`Snoozed until ${formatLocal(n.snoozed_until, false)}`);
   } catch (err) {
     button.disabled = false;
     if (err instanceof ApiError) showMessage($('list-error'), err.message);
