@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,13 +48,19 @@ func JobName(taskID string, n int) string { return fmt.Sprintf("reminder-%s-%d",
 // deletes it when the task changes.
 func LegacyJobName(taskID string) string { return "reminder-" + taskID }
 
-// SnoozeJobName is the job of a snoozed notification firing again.
-func SnoozeJobName(notificationID string) string { return "snooze-" + notificationID }
+// SnoozeJobName is the job of a snoozed notification firing again at until.
+// The time is part of the name: snoozing again makes a new job instead of
+// replacing one, so a sync that read an older snooze and lands after a newer
+// one's (the snooze Trigger delivers unordered) cannot replace the newer job.
+// The older job fires, finds its snooze moved, and sends nothing.
+func SnoozeJobName(notificationID string, until time.Time) string {
+	return "snooze-" + notificationID + "-" + strconv.FormatInt(until.Unix(), 10)
+}
 
 // jobOf is the job that fires r.
 func jobOf(r store.Reminder) string {
 	if r.NotificationID != "" {
-		return SnoozeJobName(r.NotificationID)
+		return SnoozeJobName(r.NotificationID, r.RemindAt)
 	}
 	return JobName(r.TaskID, r.N)
 }

@@ -141,19 +141,16 @@ func (s *Service) sync(ctx context.Context, user, taskID string, had int, legacy
 	return nil
 }
 
-// SyncSnooze schedules, moves or deletes the job of the user's snoozed
-// notification id (SnoozeJobName) to match its pending snooze.
+// SyncSnooze schedules the job of the user's snoozed notification id
+// (SnoozeJobName, named by its time) to match its pending snooze. A job of
+// an earlier snooze time is left to fire and find itself moved: it sends
+// nothing.
 func (s *Service) SyncSnooze(ctx context.Context, user, id string) error {
 	r, err := s.Store.PendingSnooze(ctx, user, id)
-	if err != nil {
+	if err != nil || r == nil || !r.RemindAt.After(s.Now().Add(-Grace)) {
 		return err
 	}
-	if r != nil && r.RemindAt.After(s.Now().Add(-Grace)) {
-		err = s.Jobs.Schedule(ctx, *r)
-	} else {
-		err = s.Jobs.Delete(ctx, SnoozeJobName(id))
-	}
-	if err != nil {
+	if err := s.Jobs.Schedule(ctx, *r); err != nil {
 		return errs.Wrap(errs.ErrUnavailable, "dapr jobs", err)
 	}
 	return nil
@@ -206,7 +203,7 @@ func (s *Service) JobHandler() http.Handler {
 // retry of it, or the job a task's reminder had before tasks had several.
 func nameFits(name string, r store.Reminder) bool {
 	if r.NotificationID != "" {
-		return strings.HasPrefix(name, SnoozeJobName(r.NotificationID))
+		return strings.HasPrefix(name, "snooze-"+r.NotificationID+"-")
 	}
 	return strings.HasPrefix(name, LegacyJobName(r.TaskID))
 }
