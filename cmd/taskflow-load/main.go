@@ -129,7 +129,7 @@ func parse(args []string, stderr io.Writer) (func(context.Context, options) erro
 	fs.IntVar(&o.rate, "rate", 100, "creates per second (events, streams, fanout, schedcost)")
 	fs.IntVar(&o.streams, "streams", 2000, "open streams in all (fanout)")
 	fs.IntVar(&o.users, "users", 200, "users the streams and changes are spread over (fanout)")
-	fs.IntVar(&o.perTask, "per-task", 1, "reminders per task, 1..5, each 10 s after the one before (reminders)")
+	fs.IntVar(&o.perTask, "per-task", 1, "reminders per task, 1..5: with more than one, each task's 12 s apart and all spread evenly over one minute (reminders)")
 	fs.IntVar(&o.pid, "pid", 0, "the updates function's process id (fanout; default: found under /proc)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

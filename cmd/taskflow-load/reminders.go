@@ -12,8 +12,8 @@ import (
 )
 
 // reminders creates -requests tasks whose reminders are all due in the same
-// second (-duration from now), or with -per-task n, n reminders each, 10 s
-// apart (all within the same minute for n ≤ 5), waits for them, and reports from PostgreSQL
+// second (-duration from now), or with -per-task n, n reminders each, 12 s
+// apart and all of them spread evenly over the same minute, waits for them, and reports from PostgreSQL
 // how many fired, whether any fired early, and how late they fired (the
 // reminder function's reminders_fired) and arrived as notifications, and
 // how much of that came after the firing.
@@ -36,15 +36,17 @@ func reminders(ctx context.Context, o options) error {
 		if o.perTask == 1 {
 			return fmt.Sprintf(`{"title":"%s %d","reminder_time":%q}`, run, i, at.Format(time.RFC3339))
 		}
+		// Task i's reminder k is due (i + 12k) mod 60 seconds after at: each
+		// task's reminders 12 s apart, all of them spread evenly over one
+		// minute.
 		rs := ""
 		for k := range o.perTask {
 			if k > 0 {
 				rs += ","
 			}
-			rs += fmt.Sprintf(`{"at":%q}`, at.Add(time.Duration(k)*10*time.Second).Format(time.RFC3339))
+			rs += fmt.Sprintf(`{"at":%q}`, at.Add(time.Duration((i+12*k)%60)*time.Second).Format(time.RFC3339))
 		}
-		last := at.Add(time.Duration(o.perTask-1) * 10 * time.Second)
-		return fmt.Sprintf(`{"title":"%s %d","due_date":%q,"reminders":[%s]}`, run, i, last.Format(time.RFC3339), rs)
+		return fmt.Sprintf(`{"title":"%s %d","due_date":%q,"reminders":[%s]}`, run, i, at.Add(time.Minute).Format(time.RFC3339), rs)
 	}
 	p := pool{Clients: o.clients, Requests: o.requests, Seed: o.seed}
 	res, err := p.run(ctx, func(ctx context.Context, i int, _ *rand.Rand) (time.Duration, error) {
@@ -76,7 +78,7 @@ func reminders(ctx context.Context, o options) error {
 		return pgx.CollectRows(rows, pgx.RowTo[time.Duration])
 	}
 	var fired, notified []time.Duration
-	for deadline := at.Add(time.Duration(o.perTask)*10*time.Second + 60*time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+	for deadline := at.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if fired, err = collect(q); err != nil {
 			return err
 		}
