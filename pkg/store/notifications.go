@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,13 +83,25 @@ func (s *Store) NotifyMany(ctx context.Context, ns []events.Notification, traces
 		ids[i], users[i], tasks[i], titles[i], msgs[i] = id.String(), n.UserID, n.TaskID, n.Title, n.Message
 		remind[i], delivered[i] = n.RemindAt.Truncate(time.Microsecond), n.DeliveredAt.Truncate(time.Microsecond)
 	}
+	// The rows go in in (task_id, remind_at) order: concurrent batches then
+	// take their unique-key locks in the same order, and a redelivery in one
+	// batch and its first copy in another wait for each other instead of
+	// deadlocking.
+	order := make([]int, len(ns))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(strings.Compare(tasks[a], tasks[b]), remind[a].Compare(remind[b]))
+	})
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `INSERT INTO notifications (id, user_id, task_id, title, message, remind_at, delivered_at)
 			SELECT * FROM unnest(@ids::uuid[], @users::text[], @tasks::uuid[], @titles::text[], @messages::text[],
 				@remind_at::timestamptz[], @delivered_at::timestamptz[])
 			ON CONFLICT (task_id, remind_at) DO NOTHING RETURNING `+notificationColumns,
-			pgx.NamedArgs{"ids": ids, "users": users, "tasks": tasks, "titles": titles, "messages": msgs,
-				"remind_at": remind, "delivered_at": delivered})
+			pgx.NamedArgs{"ids": permute(ids, order), "users": permute(users, order), "tasks": permute(tasks, order),
+				"titles": permute(titles, order), "messages": permute(msgs, order), "remind_at": permute(remind, order),
+				"delivered_at": permute(delivered, order)})
 		if err != nil {
 			return err
 		}
@@ -166,6 +181,15 @@ func (s *Store) NotifyMany(ctx context.Context, ns []events.Notification, traces
 		return nil, err
 	}
 	return out, nil
+}
+
+// permute is v in the order order gives: element k is v[order[k]].
+func permute[T any](v []T, order []int) []T {
+	out := make([]T, len(order))
+	for k, i := range order {
+		out[k] = v[i]
+	}
+	return out
 }
 
 // Trace is a W3C trace context: traceparent and tracestate.
