@@ -58,3 +58,35 @@ func TestDateSeriesAcrossDST(t *testing.T) {
 		t.Fatalf("weekly dates: %v %v", days, err)
 	}
 }
+
+// TestDateSeriesFromCompletion: an all-day series that repeats from
+// completion re-anchors at the date it was completed on in its zone (00:30
+// on 2031-03-30 in Berlin, still the 29th in UTC), plus the interval (not
+// the series' own next date, 2031-04-01), and COUNT still ends it.
+func TestDateSeriesFromCompletion(t *testing.T) {
+	in, _, err := task.ParseInput([]byte(`{"title":"descale","due_date":"2031-03-20",
+		"recurrence_pattern":{"frequency":"daily","interval":3,"repeat_from":"completion","occurrences":3}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Settings = &task.Settings{Timezone: "Europe/Berlin"}
+	cur, err := task.New("u", in, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Occurrence = 1
+	// Done at 00:30 on 2031-03-30 in Berlin (23:30Z on the 29th): three days from the 30th.
+	done := time.Date(2031, 3, 29, 23, 30, 0, 0, time.UTC)
+	next, ok, err := recurrence.Successor(cur, done, done)
+	if err != nil || !ok || next.AllDay == nil || next.AllDay.Date != "2031-04-02" || next.Occurrence != 2 {
+		t.Fatalf("after completion on 2031-03-30: %+v %v %v (occurrence %d)", next.AllDay, ok, err, next.Occurrence)
+	}
+	// The third occurrence is the last: COUNT 3.
+	third, ok, _ := recurrence.Successor(next, next.AllDay.End, next.AllDay.End)
+	if !ok || third.Occurrence != 3 {
+		t.Fatalf("third: %v %d", ok, third.Occurrence)
+	}
+	if _, ok, _ := recurrence.Successor(third, third.AllDay.End, third.AllDay.End); ok {
+		t.Fatal("a fourth occurrence of a COUNT=3 series")
+	}
+}

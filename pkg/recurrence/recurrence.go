@@ -140,18 +140,10 @@ func Successor(prev task.Task, done time.Time, now time.Time) (task.Task, bool, 
 // (occurrences) counts n: ok is false once the series has had COUNT
 // occurrences.
 func FromCompletion(p task.Recurrence, dtstart time.Time, n int, done time.Time) (time.Time, bool, error) {
-	loc, err := p.Location()
-	if err != nil {
+	rule, loc, ok, err := completionRule(p, n)
+	if err != nil || !ok {
 		return time.Time{}, false, err
 	}
-	rule, err := p.Rule()
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	if rule.Count > 0 && n >= rule.Count {
-		return time.Time{}, false, nil
-	}
-	rule.Count = 0 // counted here: the re-anchored series starts at n
 	start, day := dtstart.In(loc), done.In(loc)
 	h, mi, sec := start.Clock()
 	wall := time.Date(day.Year(), day.Month(), day.Day(), h, mi, sec, 0, time.UTC)
@@ -197,23 +189,35 @@ func DateOccurrences(p task.Recurrence, start time.Time, n int) ([]time.Time, er
 	return s.First(min(n, MaxPreview))
 }
 
+// completionRule is p's rule and zone for a series that repeats from
+// completion, its occurrence n done: COUNT is counted here, so the rule
+// comes without it, and ok is false once the series has had COUNT
+// occurrences.
+func completionRule(p task.Recurrence, n int) (rfc5545.Rule, *time.Location, bool, error) {
+	loc, err := p.Location()
+	if err != nil {
+		return rfc5545.Rule{}, nil, false, err
+	}
+	rule, err := p.Rule()
+	if err != nil {
+		return rfc5545.Rule{}, nil, false, err
+	}
+	if rule.Count > 0 && n >= rule.Count {
+		return rfc5545.Rule{}, nil, false, nil
+	}
+	rule.Count = 0 // the re-anchored series starts at n
+	return rule, loc, true, nil
+}
+
 // dateFromCompletion is FromCompletion for a DATE series: the rule
 // re-anchored at the completion date (DTSTART;VALUE=DATE) and its first date
 // after it. COUNT counts n, the occurrences had so far; UNTIL holds as in
 // dateSeries.
 func dateFromCompletion(p task.Recurrence, n int, done time.Time) (time.Time, bool, error) {
-	loc, err := p.Location()
-	if err != nil {
+	rule, loc, ok, err := completionRule(p, n)
+	if err != nil || !ok {
 		return time.Time{}, false, err
 	}
-	rule, err := p.Rule()
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	if rule.Count > 0 && n >= rule.Count {
-		return time.Time{}, false, nil
-	}
-	rule.Count = 0 // counted here: the re-anchored series starts at n
 	if !rule.Until.IsZero() {
 		rule.Until = floatingDate(rule.Until, loc)
 	}
