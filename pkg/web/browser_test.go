@@ -289,6 +289,56 @@ func TestBrowser(t *testing.T) {
 		a.api("DELETE", "/api/tasks/"+list["items"].([]any)[0].(map[string]any)["id"].(string), nil)
 	})
 
+	t.Run("several reminders: one at a time and two before the due date, kept by a save", func(t *testing.T) {
+		a.t = t
+		a.typeInto(a.find("textbox", "New task"), "Dentist")
+		a.click(a.find("button", "Add"))
+		a.click(a.findIn(a.taskItem("Dentist"), "button", "Edit"))
+		dlg := a.find("dialog", "Edit task")
+		a.set(a.findIn(dlg, "", "Due date"), "2031-06-10T10:00")
+		a.set(a.findIn(dlg, "", "Reminder"), "2031-06-10T08:00")
+		before := a.findIn(dlg, "listbox", "Remind before due")
+		for _, name := range []string{"15 minutes before", "1 day before"} { // a Ctrl-click each
+			a.must(a.call(a.findIn(before, "option", name), `function() {
+				this.selected = true;
+				this.parentElement.dispatchEvent(new Event('change', {bubbles: true}));
+			}`, nil))
+		}
+		a.click(a.findIn(dlg, "button", "Save"))
+		a.gone("dialog", "Edit task")
+		at := func(d, h, m int) string { return time.Date(2031, 6, d, h, m, 0, 0, ny).UTC().Format(time.RFC3339) }
+		want := []string{"P1D " + at(9, 10, 0), " " + at(10, 8, 0), "PT15M " + at(10, 9, 45)}
+		stored := func() []string {
+			_, list := a.api("GET", "/api/tasks/search?q=dentist", nil)
+			var got []string
+			for _, r := range list["items"].([]any)[0].(map[string]any)["reminders"].([]any) {
+				r := r.(map[string]any)
+				b, _ := r["before_due"].(string)
+				got = append(got, b+" "+r["at"].(string))
+			}
+			return got
+		}
+		if got := stored(); !slices.Equal(got, want) {
+			t.Fatalf("reminders stored %q, want %q", got, want)
+		}
+		// Opened again, the editor shows them; saved unchanged, they stay.
+		a.click(a.findIn(a.taskItem("Dentist"), "button", "Edit"))
+		dlg = a.find("dialog", "Edit task")
+		before = a.findIn(dlg, "listbox", "Remind before due")
+		for name, sel := range map[string]bool{"15 minutes before": true, "1 day before": true, "1 hour before": false} {
+			if a.prop(a.findIn(before, "option", name), "selected") != sel {
+				t.Errorf("%s: selected is not %v", name, sel)
+			}
+		}
+		a.click(a.findIn(dlg, "button", "Save"))
+		a.gone("dialog", "Edit task")
+		if got := stored(); !slices.Equal(got, want) {
+			t.Errorf("after an unchanged save: %q, want %q", got, want)
+		}
+		_, list := a.api("GET", "/api/tasks/search?q=dentist", nil)
+		a.api("DELETE", "/api/tasks/"+list["items"].([]any)[0].(map[string]any)["id"].(string), nil)
+	})
+
 	t.Run("history", func(t *testing.T) {
 		a.t = t
 		a.home()
