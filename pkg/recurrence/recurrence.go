@@ -21,13 +21,19 @@ var ErrTooFar = rfc5545.ErrTooFar
 // MaxPreview bounds Occurrences' n.
 const MaxPreview = 1000
 
-// series is pattern p anchored at dtstart.
-func series(p task.Recurrence, dtstart time.Time) (*rfc5545.Series, error) {
+// ruleIn is p's rule and the zone it is evaluated in.
+func ruleIn(p task.Recurrence) (rfc5545.Rule, *time.Location, error) {
 	loc, err := p.Location()
 	if err != nil {
-		return nil, err
+		return rfc5545.Rule{}, nil, err
 	}
 	rule, err := p.Rule()
+	return rule, loc, err
+}
+
+// series is pattern p anchored at dtstart.
+func series(p task.Recurrence, dtstart time.Time) (*rfc5545.Series, error) {
+	rule, loc, err := ruleIn(p)
 	if err != nil {
 		return nil, err
 	}
@@ -164,18 +170,20 @@ func floatingDate(t time.Time, loc *time.Location) time.Time {
 // An UNTIL (end_date, or the rrule's) is an instant: the last date it allows
 // is the one the instant falls on in the series' zone, inclusive.
 func dateSeries(p task.Recurrence, start time.Time) (*rfc5545.Series, error) {
-	loc, err := p.Location()
+	rule, loc, err := ruleIn(p)
 	if err != nil {
 		return nil, err
 	}
-	rule, err := p.Rule()
-	if err != nil {
-		return nil, err
-	}
+	return rfc5545.NewSeries(dateRule(rule, loc), start, time.UTC), nil
+}
+
+// dateRule is rule for a DATE series evaluated in loc: its UNTIL, an
+// instant, becomes the date it falls on in loc.
+func dateRule(rule rfc5545.Rule, loc *time.Location) rfc5545.Rule {
 	if !rule.Until.IsZero() {
 		rule.Until = floatingDate(rule.Until, loc)
 	}
-	return rfc5545.NewSeries(rule, start, time.UTC), nil
+	return rule
 }
 
 // DateOccurrences is the first n (at most MaxPreview) dates of the DATE
@@ -194,11 +202,7 @@ func DateOccurrences(p task.Recurrence, start time.Time, n int) ([]time.Time, er
 // comes without it, and ok is false once the series has had COUNT
 // occurrences.
 func completionRule(p task.Recurrence, n int) (rfc5545.Rule, *time.Location, bool, error) {
-	loc, err := p.Location()
-	if err != nil {
-		return rfc5545.Rule{}, nil, false, err
-	}
-	rule, err := p.Rule()
+	rule, loc, err := ruleIn(p)
 	if err != nil {
 		return rfc5545.Rule{}, nil, false, err
 	}
@@ -218,10 +222,7 @@ func dateFromCompletion(p task.Recurrence, n int, done time.Time) (time.Time, bo
 	if err != nil || !ok {
 		return time.Time{}, false, err
 	}
-	if !rule.Until.IsZero() {
-		rule.Until = floatingDate(rule.Until, loc)
-	}
-	return rfc5545.NewSeries(rule, done, time.UTC).Next(done)
+	return rfc5545.NewSeries(dateRule(rule, loc), done, time.UTC).Next(done)
 }
 
 // dateSuccessor is Successor for an all-day task: the series is a DATE
