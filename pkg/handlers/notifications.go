@@ -37,11 +37,7 @@ func Notifications(d *fn.Deps) []fn.Route {
 		return fn.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": cursor})
 	}
 	mark := func(w http.ResponseWriter, r *http.Request, user string) error {
-		id := r.PathValue("id")
-		if uuid.Validate(id) != nil {
-			return errs.ErrNotFound
-		}
-		body, err := fn.ReadJSON(r)
+		id, body, err := notificationBody(r)
 		if err != nil {
 			return err
 		}
@@ -70,11 +66,7 @@ func Notifications(d *fn.Deps) []fn.Route {
 		return fn.WriteJSON(w, http.StatusOK, n)
 	}
 	snooze := func(w http.ResponseWriter, r *http.Request, user string) error {
-		id := r.PathValue("id")
-		if uuid.Validate(id) != nil {
-			return errs.ErrNotFound
-		}
-		body, err := fn.ReadJSON(r)
+		id, body, err := notificationBody(r)
 		if err != nil {
 			return err
 		}
@@ -93,4 +85,15 @@ func Notifications(d *fn.Deps) []fn.Route {
 		route(http.MethodPatch, "/api/notifications/{id}", mark),
 		route(http.MethodPost, "/api/notifications/{id}/snooze", snooze),
 	}
+}
+
+// notificationBody is the notification id of r's path and r's JSON body: an
+// id that is not a UUID is no notification (404).
+func notificationBody(r *http.Request) (string, []byte, error) {
+	id := r.PathValue("id")
+	if uuid.Validate(id) != nil {
+		return "", nil, errs.ErrNotFound
+	}
+	body, err := fn.ReadJSON(r)
+	return id, body, err
 }
