@@ -34,19 +34,13 @@ func Preview(d *fn.Deps) []fn.Route {
 		if err != nil {
 			return err
 		}
-		p, err := task.ParsePreview(body)
+		var load func() (task.Settings, error)
+		if d.Store != nil {
+			load = func() (task.Settings, error) { return d.Store.Settings(r.Context(), user) }
+		}
+		p, err := task.ParsePreviewWith(body, load)
 		if err != nil {
 			return err
-		}
-		if p.AllDay != nil && d.Store != nil {
-			// A date is read in the user's zone unless the pattern names one.
-			st, err := d.Store.Settings(r.Context(), user)
-			if err != nil {
-				return err
-			}
-			if p, err = task.ParsePreviewFor(body, st); err != nil {
-				return err
-			}
 		}
 		out, err := Occurrences(p)
 		if err != nil {

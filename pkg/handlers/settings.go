@@ -39,17 +39,3 @@ func Settings(d *fn.Deps) []fn.Route {
 		}),
 	}
 }
-
-// settingsFor loads the user's settings when in has an all-day due date to
-// place in their zone (the only write that needs them).
-func settingsFor(r *http.Request, d *fn.Deps, user string, in *task.Input) error {
-	if in.DueDay == "" {
-		return nil
-	}
-	s, err := d.Store.Settings(r.Context(), user)
-	if err != nil {
-		return err
-	}
-	in.Settings = &s
-	return nil
-}

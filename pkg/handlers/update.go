@@ -26,7 +26,7 @@ func Update(d *fn.Deps) []fn.Route {
 			if !ok {
 				return perr
 			}
-			if err := settingsFor(r, d, user, &in); err != nil {
+			if err := ops.Place(&in, func() (task.Settings, error) { return d.Store.Settings(r.Context(), user) }); err != nil {
 				return err
 			}
 			now := d.Now().UTC()

@@ -327,12 +327,8 @@ func (s *Server) updateTask(ctx context.Context, user string, a *args) (any, err
 	if !ok {
 		return nil, perr
 	}
-	if in.DueDay != "" {
-		st, err := s.d.Store.Settings(ctx, user)
-		if err != nil {
-			return nil, err
-		}
-		in.Settings = &st
+	if err := ops.Place(&in, func() (task.Settings, error) { return s.d.Store.Settings(ctx, user) }); err != nil {
+		return nil, err
 	}
 	return s.change(ctx, user, id, version, loc, func(cur task.Task, now time.Time) (ops.Write, bool, error) {
 		w, changed, err := ops.Patch(cur, in, now)
@@ -532,14 +528,11 @@ func (s *Server) preview(ctx context.Context, user string, a *args) (any, error)
 	if err := a.fe.Err(); err != nil {
 		return nil, err
 	}
-	p, err := task.ParsePreview(a.rest())
-	if err == nil && p.AllDay != nil && s.d.Store != nil {
-		st, serr := s.d.Store.Settings(ctx, user)
-		if serr != nil {
-			return nil, serr
-		}
-		p, err = task.ParsePreviewFor(a.rest(), st)
+	var load func() (task.Settings, error)
+	if s.d.Store != nil {
+		load = func() (task.Settings, error) { return s.d.Store.Settings(ctx, user) }
 	}
+	p, err := task.ParsePreviewWith(a.rest(), load)
 	if err != nil {
 		return nil, err
 	}

@@ -24,18 +24,30 @@ func CreateWith(user string, body []byte, now time.Time, settings func() (task.S
 	if !ok {
 		return Write{}, perr
 	}
-	if in.DueDay != "" && settings != nil {
-		s, err := settings()
-		if err != nil {
-			return Write{}, err
-		}
-		in.Settings = &s
+	if err := Place(&in, settings); err != nil {
+		return Write{}, err
 	}
 	t, err := task.New(user, in, now)
 	if err := errs.Merge(perr, err); err != nil {
 		return Write{}, err
 	}
 	return Insert(t), nil
+}
+
+// Place gives in the user's settings, which place an all-day due date in
+// their zone, when its due_date is a date: load (nil: task.DefaultSettings)
+// is called only then, and its error is returned as it is. Every write that
+// takes a task body calls it before the task is built.
+func Place(in *task.Input, load func() (task.Settings, error)) error {
+	if in.DueDay == "" || load == nil {
+		return nil
+	}
+	s, err := load()
+	if err != nil {
+		return err
+	}
+	in.Settings = &s
+	return nil
 }
 
 // Replace is the step of PUT: every editable field of cur takes in's value or

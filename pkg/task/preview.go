@@ -32,6 +32,22 @@ type Preview struct {
 // list.
 func ParsePreview(data []byte) (Preview, error) { return ParsePreviewFor(data, DefaultSettings) }
 
+// ParsePreviewWith is ParsePreview for the user whose settings load gives:
+// load (nil: DefaultSettings) is called only when the due_date is a date,
+// which is read in the user's zone unless the pattern names one, and its
+// error is returned as it is.
+func ParsePreviewWith(data []byte, load func() (Settings, error)) (Preview, error) {
+	p, err := ParsePreview(data)
+	if err != nil || p.AllDay == nil || load == nil {
+		return p, err
+	}
+	s, err := load()
+	if err != nil {
+		return p, err
+	}
+	return ParsePreviewFor(data, s)
+}
+
 // ParsePreviewFor is ParsePreview for a user with settings s, which place a
 // date due_date in their zone when the pattern names none (as on create).
 func ParsePreviewFor(data []byte, s Settings) (Preview, error) {
